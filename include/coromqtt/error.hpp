@@ -48,6 +48,8 @@ enum class error {
   packet_identifiers_exhausted, // all 65,535 packet identifiers are in use
   invalid_argument,             // e.g. an invalid topic name or filter (the codec error says which rule)
   authentication_failed,        // enhanced authentication did not succeed
+  rejected_by_broker,           // the broker answered with an error reason code (reported beside this)
+  subscription_refused,         // the broker refused at least one filter of a SUBSCRIBE (codes per filter)
 };
 
 const boost::system::error_category& error_category() noexcept;

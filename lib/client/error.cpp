@@ -39,6 +39,8 @@ class category final : public boost::system::error_category {
       case error::packet_identifiers_exhausted: return "all packet identifiers are in use";
       case error::invalid_argument: return "invalid argument";
       case error::authentication_failed: return "authentication failed";
+      case error::rejected_by_broker: return "the broker rejected the request";
+      case error::subscription_refused: return "the broker refused a subscription";
     }
     return "unknown coromqtt error";
   }

@@ -1,0 +1,226 @@
+// coromqtt::client: one MQTT connection, kept up in the background by one coroutine on the client's strand.
+//
+// Every request comes in two forms:
+//   co_publish(...)       an awaitable for your coroutines; throws coromqtt::mqtt_error on failure;
+//   async_publish(..., t) takes any Asio completion token (callbacks, use_future, deferred,
+//                         as_tuple(use_awaitable), ...) and never throws: errors arrive as error_code.
+// Both may be called from any thread; the work hops onto the client's strand. Completion handlers run on
+// their associated executor (the client's strand when they have none), never inside the initiating call.
+//
+// Cancellation (Asio cancellation slots; terminal, partial and total are all honoured the same way): a request
+// not yet written to the broker is withdrawn; one already written completes its protocol flow in the
+// background. Either way the handler gets operation_aborted at once.
+#pragma once
+
+#include <coromqtt/error.hpp>
+#include <coromqtt/events.hpp>
+#include <coromqtt/message.hpp>
+#include <coromqtt/options.hpp>
+#include <coromqtt/statistics.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace coromqtt {
+
+namespace asio = boost::asio;
+
+// The exception of the co_* functions: the error_code, plus the broker's reason code and reason string when
+// the broker gave them.
+class mqtt_error : public boost::system::system_error {
+ public:
+  mqtt_error(error_code ec, reason_code reason = reason_code::success, std::string reason_string = {});
+  coromqtt::reason_code reason() const noexcept { return reason_; }
+  const std::string& reason_string() const noexcept { return reason_string_; }
+
+ private:
+  coromqtt::reason_code reason_;
+  std::string reason_string_;
+};
+
+struct disconnect_options {
+  reason_code reason = reason_code::success;  // MQTT 5 only
+  // Keep the will: MQTT 5 sends reason 0x04 (Disconnect with Will Message); MQTT 3.1.1 closes the connection
+  // without DISCONNECT, the only way to have the broker publish the will there.
+  bool publish_will = false;
+  std::optional<std::uint32_t> session_expiry_interval;  // MQTT 5: change the session expiry on the way out
+};
+
+// MQTT 5 SUBSCRIBE extras.
+struct subscribe_properties {
+  std::optional<std::uint32_t> subscription_identifier;  // 1..268,435,455, echoed in matching messages
+  coromqtt::user_properties user_properties;
+};
+
+namespace detail {
+class client_impl;
+// The initiating functions behind the async_* templates; compiled in the library.
+void initiate_connect(client_impl&, asio::any_completion_handler<void(error_code, connection_info)>);
+void initiate_disconnect(client_impl&, disconnect_options, asio::any_completion_handler<void(error_code)>);
+void initiate_publish(client_impl&, message, asio::any_completion_handler<void(error_code, publish_result)>);
+void initiate_subscribe(client_impl&, std::vector<subscription>, subscribe_properties,
+                        asio::any_completion_handler<void(error_code, subscribe_result)>);
+void initiate_unsubscribe(client_impl&, std::vector<std::string>, user_properties,
+                          asio::any_completion_handler<void(error_code, unsubscribe_result)>);
+void initiate_receive(client_impl&, asio::any_completion_handler<void(error_code, message)>);
+void initiate_flush(client_impl&, bool until_acknowledged, asio::any_completion_handler<void(error_code)>);
+void initiate_next_event(client_impl&, asio::any_completion_handler<void(error_code, event)>);
+}  // namespace detail
+
+class client {
+ public:
+  using executor_type = asio::strand<asio::any_io_executor>;
+
+  // The client runs on a strand of `executor` (or on `executor` itself when it already is such a strand), so
+  // a multi-threaded io_context is fine. Throws mqtt_error(error::invalid_url) for an unusable broker URL.
+  client(asio::any_io_executor executor, client_options options);
+  template <class ExecutionContext>
+    requires std::is_convertible_v<ExecutionContext&, asio::execution_context&>
+  client(ExecutionContext& context, client_options options)
+      : client(asio::any_io_executor{context.get_executor()}, std::move(options)) {}
+
+  // Closes the connection at once and stops; pending requests complete with operation_aborted.
+  ~client();
+  client(client&&) noexcept;
+  client& operator=(client&&) noexcept;
+
+  // The client's strand. Coroutines spawned on it publish without any scheduler round trip when there is room.
+  executor_type get_executor() const noexcept;
+  const client_options& options() const noexcept;
+
+  // Starts connecting in the background (idempotent); the reconnect policy takes over from there.
+  void start();
+  // Drops the current connection, if any, and connects again at once, skipping any backoff delay. Also
+  // restarts a client that stopped (the policy gave up or disconnect() was called).
+  void reconnect();
+  // Closes at once, without DISCONNECT, and stops reconnecting. Pending requests stay queued for a later
+  // start() or reconnect(); destroy the client to abandon them.
+  void stop();
+
+  // Counters, readable from any thread at any time.
+  coromqtt::statistics statistics() const noexcept;
+
+  // --- Connecting ------------------------------------------------------------------------------------------
+  // start() and wait until the broker accepts a connection. Completes with what the broker said, or with the
+  // error of the last attempt once the reconnect policy gives up (error::connection_refused with the reason
+  // code for a CONNACK refusal). Cancellation stops waiting, not connecting.
+  template <class Token>
+  auto async_connect(Token&& token) {
+    return asio::async_initiate<Token, void(error_code, connection_info)>(
+        [impl = impl_](auto handler) { detail::initiate_connect(*impl, std::move(handler)); }, token);
+  }
+  asio::awaitable<connection_info> co_connect();
+
+  // Graceful end: what is already queued for writing goes first, then DISCONNECT, then the transport's own
+  // close; reconnection stops. QoS 1/2 messages still awaiting acknowledgement stay in the session (they
+  // are resumed by a later reconnect()). Completes when the connection is closed; errors: only when the close
+  // itself failed (the connection is closed anyway).
+  template <class Token>
+  auto async_disconnect(disconnect_options options, Token&& token) {
+    return asio::async_initiate<Token, void(error_code)>(
+        [impl = impl_](auto handler, disconnect_options o) {
+          detail::initiate_disconnect(*impl, std::move(o), std::move(handler));
+        },
+        token, std::move(options));
+  }
+  asio::awaitable<void> co_disconnect(disconnect_options options = {});
+
+  // --- Publishing ------------------------------------------------------------------------------------------
+  // QoS 0 completes once the message is queued for writing; QoS 1 on PUBACK, QoS 2 on PUBCOMP. QoS 1/2 first
+  // take a slot of the inflight window (the smaller of options().inflight_window and the broker's Receive
+  // Maximum) and wait, in order, while none is free; every publisher waits while the outgoing queue is at its
+  // bound (or fails with error::queue_full, per options().when_queue_full).
+  // Errors: invalid topic (a protocol::error), error::qos_not_supported, error::retain_not_supported,
+  // error::packet_too_large, error::queue_full, error::rejected_by_broker (the reason code is in the result),
+  // operation_aborted (cancelled, or the client was destroyed).
+  template <class Token>
+  auto async_publish(message m, Token&& token) {
+    return asio::async_initiate<Token, void(error_code, publish_result)>(
+        [impl = impl_](auto handler, message msg) {
+          detail::initiate_publish(*impl, std::move(msg), std::move(handler));
+        },
+        token, std::move(m));
+  }
+  asio::awaitable<publish_result> co_publish(message m);
+  asio::awaitable<publish_result> co_publish(std::string topic, std::string payload, qos q = qos::at_most_once,
+                                             bool retain = false);
+
+  // Completes when everything queued so far is written to the transport (with `until_acknowledged`, when
+  // every QoS 1/2 publish made so far is also acknowledged).
+  template <class Token>
+  auto async_flush(bool until_acknowledged, Token&& token) {
+    return asio::async_initiate<Token, void(error_code)>(
+        [impl = impl_](auto handler, bool acked) {
+          detail::initiate_flush(*impl, acked, std::move(handler));
+        },
+        token, until_acknowledged);
+  }
+  asio::awaitable<void> co_flush(bool until_acknowledged = false);
+
+  // --- Subscribing -----------------------------------------------------------------------------------------
+  // Completes on SUBACK with one reason code per filter (the granted QoS, or why it was refused). If any
+  // filter was refused the error is error::subscription_refused (the result still has every code).
+  // Successful subscriptions are remembered and restored if the broker loses the session.
+  template <class Token>
+  auto async_subscribe(std::vector<subscription> subscriptions, subscribe_properties properties, Token&& token) {
+    return asio::async_initiate<Token, void(error_code, subscribe_result)>(
+        [impl = impl_](auto handler, std::vector<subscription> subs, subscribe_properties props) {
+          detail::initiate_subscribe(*impl, std::move(subs), std::move(props), std::move(handler));
+        },
+        token, std::move(subscriptions), std::move(properties));
+  }
+  template <class Token>
+  auto async_subscribe(std::vector<subscription> subscriptions, Token&& token) {
+    return async_subscribe(std::move(subscriptions), subscribe_properties{}, std::forward<Token>(token));
+  }
+  asio::awaitable<subscribe_result> co_subscribe(std::vector<subscription> subscriptions,
+                                                 subscribe_properties properties = {});
+  asio::awaitable<subscribe_result> co_subscribe(std::string filter, qos max_qos = qos::at_most_once);
+
+  // Completes on UNSUBACK with one reason code per filter (MQTT 3.1.1: all success).
+  template <class Token>
+  auto async_unsubscribe(std::vector<std::string> filters, Token&& token) {
+    return asio::async_initiate<Token, void(error_code, unsubscribe_result)>(
+        [impl = impl_](auto handler, std::vector<std::string> f) {
+          detail::initiate_unsubscribe(*impl, std::move(f), {}, std::move(handler));
+        },
+        token, std::move(filters));
+  }
+  asio::awaitable<unsubscribe_result> co_unsubscribe(std::vector<std::string> filters);
+
+  // --- Receiving -------------------------------------------------------------------------------------------
+  // The next message from the broker, in order of arrival. Messages wait in a bounded queue
+  // (options().receive_queue_capacity); while it is full the client stops reading from the socket.
+  // Errors: operation_aborted (cancelled, or the client was destroyed).
+  template <class Token>
+  auto async_receive(Token&& token) {
+    return asio::async_initiate<Token, void(error_code, message)>(
+        [impl = impl_](auto handler) { detail::initiate_receive(*impl, std::move(handler)); }, token);
+  }
+  asio::awaitable<message> co_receive();
+
+  // The next connection event (see events.hpp). Errors: operation_aborted.
+  template <class Token>
+  auto async_next_event(Token&& token) {
+    return asio::async_initiate<Token, void(error_code, event)>(
+        [impl = impl_](auto handler) { detail::initiate_next_event(*impl, std::move(handler)); }, token);
+  }
+  asio::awaitable<event> co_next_event();
+
+ private:
+  std::shared_ptr<detail::client_impl> impl_;
+};
+
+}  // namespace coromqtt

@@ -1,0 +1,57 @@
+// The connection's story, told to whoever awaits client::co_next_event(): nothing fails silently.
+#pragma once
+
+#include <coromqtt/error.hpp>
+#include <coromqtt/message.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace coromqtt {
+
+// What the broker told us when it accepted a connection (MQTT 5 CONNACK properties; defaults on 3.1.1).
+struct connection_info {
+  bool session_present = false;
+  std::uint16_t receive_maximum = 65535;
+  coromqtt::qos maximum_qos = qos::exactly_once;
+  bool retain_available = true;
+  std::uint32_t maximum_packet_size = 0;  // 0 = no limit announced
+  std::uint16_t topic_alias_maximum = 0;
+  std::chrono::seconds keep_alive{};     // in force: ours, or the broker's Server Keep Alive
+  std::string assigned_client_identifier;
+  std::string response_information;
+  bool wildcard_subscription_available = true;
+  bool subscription_identifier_available = true;
+  bool shared_subscription_available = true;
+  coromqtt::user_properties user_properties;
+};
+
+enum class event_kind {
+  connecting,           // an attempt starts (broker, attempt)
+  connected,            // the broker accepted (info)
+  connect_failed,       // the attempt failed (error, reason)
+  disconnected,         // an established connection ended (error, reason)
+  reconnect_scheduled,  // the next attempt will start after `delay`
+  stopped,              // no more attempts: the policy gave up, or disconnect() was called (error says which)
+};
+
+std::string_view to_string(event_kind) noexcept;
+
+struct event {
+  event_kind kind = event_kind::connecting;
+  std::string broker;                         // endpoint URL of the attempt
+  unsigned attempt = 0;                       // consecutive failed attempts before this one + 1
+  error_code error;                           // for connect_failed, disconnected, stopped
+  reason_code reason = reason_code::success;  // the broker's reason code, when it gave one
+  std::string reason_string;                  // and its explanation
+  std::chrono::milliseconds delay{};          // for reconnect_scheduled
+  connection_info info;                       // for connected
+  // Events dropped just before this one because nobody consumed them and the queue was full.
+  std::size_t missed = 0;
+};
+
+}  // namespace coromqtt

@@ -1,0 +1,106 @@
+// Everything a client can be told, with the defaults it uses. Durations are std::chrono on steady_clock.
+#pragma once
+
+#include <coromqtt/credentials.hpp>
+#include <coromqtt/endpoint.hpp>
+#include <coromqtt/message.hpp>
+#include <coromqtt/reconnect.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace coromqtt {
+
+// The last will [MQTT-3.1.2.5]: published by the broker when the connection ends without a normal DISCONNECT.
+struct will_message {
+  std::string topic;
+  std::string payload;
+  coromqtt::qos qos = qos::at_most_once;
+  bool retain = false;
+  message_properties properties;        // MQTT 5
+  std::uint32_t delay_interval = 0;     // MQTT 5 Will Delay Interval, seconds
+};
+
+// A message and byte rate for the token bucket that paces every PUBLISH written to the wire, retransmissions
+// included. Zero means unlimited in that dimension.
+struct rate_limit {
+  double messages_per_second = 0;
+  double bytes_per_second = 0;
+  double burst_messages = 0;  // bucket size; 0 = one second's worth
+  double burst_bytes = 0;
+};
+
+// What co_publish does when the queue of messages waiting to be written (the offline queue while disconnected)
+// is at its bound.
+enum class queue_full_policy {
+  wait,  // suspend the publisher until there is room (backpressure)
+  fail,  // complete at once with error::queue_full
+};
+
+struct client_options {
+  // --- Where ------------------------------------------------------------------------------------------------
+  // Broker URLs (see endpoint.hpp), tried in order; after a failure the next one is tried (round robin).
+  std::vector<std::string> brokers{"mqtt://127.0.0.1:1883"};
+  transport_options transport;
+  // Follow an MQTT 5 Server Reference in CONNACK or DISCONNECT (0x9C Use another server, 0x9D Server moved):
+  // the referenced server is tried next.
+  bool follow_server_reference = false;
+
+  // --- Who --------------------------------------------------------------------------------------------------
+  coromqtt::protocol_version version = protocol_version::v5;
+  // Empty: MQTT 5 lets the broker assign one (reused on reconnect); MQTT 3.1.1 requires clean_start then.
+  std::string client_id;
+  // Called on every connection attempt (tokens expire). Empty: no user name, no password.
+  credential_provider credentials;
+  std::optional<will_message> will;
+
+  // --- Session ----------------------------------------------------------------------------------------------
+  // Whether the first connection starts a new session. Later reconnections of the same client resume the
+  // session (Clean Start = 0) when it can outlive the connection: MQTT 5 with session_expiry_interval > 0,
+  // or MQTT 3.1.1 with clean_start = false.
+  bool clean_start = true;
+  std::uint32_t session_expiry_interval = 0;  // MQTT 5, seconds; 0xFFFFFFFF = never expires
+  std::chrono::seconds keep_alive{60};        // 0 = off; the broker's Server Keep Alive overrides it
+  // How long after a PINGREQ the broker may stay silent before the connection is declared dead; the default
+  // (0) is half the keep alive, so death is detected within 1.5 x keep alive.
+  std::chrono::steady_clock::duration ping_timeout{};
+  bool resubscribe = true;  // restore every subscription when the broker did not keep the session
+  user_properties connect_user_properties;  // MQTT 5 CONNECT
+  bool request_problem_information = true;  // MQTT 5: ask for reason strings on errors
+
+  // --- Flow control and bounds ------------------------------------------------------------------------------
+  // Outgoing QoS 1/2 publishes admitted and not yet acknowledged; the broker's Receive Maximum lowers it.
+  std::uint16_t inflight_window = 100;
+  // Incoming QoS 1/2 messages the broker may have unacknowledged (announced as Receive Maximum, MQTT 5).
+  std::uint16_t receive_maximum = 1000;
+  // Largest packet the client accepts (announced as Maximum Packet Size, MQTT 5); larger ones are refused.
+  std::uint32_t maximum_packet_size = 16 * 1024 * 1024;
+  // Incoming topic aliases the broker may use (MQTT 5). Outgoing aliases are used when auto_topic_alias is on
+  // and the broker allows them.
+  std::uint16_t topic_alias_maximum = 64;
+  bool auto_topic_alias = false;
+  // Publishes admitted but not yet written: the offline queue while disconnected, messages held back by the
+  // rate limit or the broker's Receive Maximum while connected.
+  std::size_t max_queued_messages = 10'000;
+  std::size_t max_queued_bytes = 16 * 1024 * 1024;
+  queue_full_policy when_queue_full = queue_full_policy::wait;
+  // Encoded bytes waiting for the writer; QoS 0 publishers suspend beyond it. Also the size of one batch.
+  std::size_t write_buffer_limit = 256 * 1024;
+  // Incoming messages waiting for co_receive; when full the client stops reading from the socket, so the
+  // broker feels the backpressure through TCP.
+  std::size_t receive_queue_capacity = 1000;
+  // Connection events kept for co_next_event when nobody consumes them (the oldest are dropped and counted).
+  std::size_t event_queue_capacity = 64;
+  std::optional<coromqtt::rate_limit> rate_limit;
+
+  // --- Connecting and reconnecting --------------------------------------------------------------------------
+  std::chrono::steady_clock::duration connack_timeout = std::chrono::seconds(10);
+  std::chrono::steady_clock::duration disconnect_timeout = std::chrono::seconds(5);  // graceful close
+  coromqtt::reconnect_policy reconnect;
+};
+
+}  // namespace coromqtt

@@ -1,0 +1,36 @@
+// Counters of one client, readable at any time from any thread (client::statistics()).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace coromqtt {
+
+struct statistics {
+  // Totals since the client was made.
+  std::uint64_t messages_sent = 0;        // PUBLISH packets written, retransmissions included
+  std::uint64_t bytes_sent = 0;           // every byte written to the transport
+  std::uint64_t messages_received = 0;    // PUBLISH packets read, duplicates included
+  std::uint64_t messages_delivered = 0;   // handed to the receive queue (a QoS 2 duplicate is not)
+  std::uint64_t bytes_received = 0;       // every byte read from the transport
+  std::uint64_t publishes_acked = 0;      // QoS 1/2 publishes the broker acknowledged (PUBACK / PUBCOMP)
+  std::uint64_t retransmitted = 0;        // PUBLISH (DUP) and PUBREL re-sent when a session resumed
+  std::uint64_t resent = 0;               // publishes sent again as new because the broker lost the session
+  std::uint64_t resubscribed = 0;         // filters restored because the broker lost the session
+  std::uint64_t connection_attempts = 0;  // CONNECTs tried
+  std::uint64_t connects = 0;             // connections the broker accepted
+  std::uint64_t disconnects = 0;          // accepted connections that ended
+  std::uint64_t pings_sent = 0;
+  // Current values.
+  std::size_t inflight = 0;               // QoS 1/2 publishes on the wire awaiting their acknowledgement
+  std::size_t window_in_use = 0;          // QoS 1/2 publishes admitted and not completed (<= the window)
+  std::size_t queued_messages = 0;        // admitted publishes not yet written (the offline queue)
+  std::size_t queued_bytes = 0;
+  std::size_t write_buffer_bytes = 0;     // encoded bytes waiting for the writer
+  std::size_t receive_queue = 0;          // messages waiting for co_receive
+  bool connected = false;
+  std::chrono::steady_clock::duration time_connected{};  // total over all connections, the current included
+};
+
+}  // namespace coromqtt

@@ -1,0 +1,204 @@
+// The public client: forwards onto client_impl on its strand, and the co_* convenience coroutines.
+#include "client/client_impl.hpp"
+
+#include <coromqtt/client.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <utility>
+
+namespace coromqtt {
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+std::string describe(error_code ec, reason_code reason, const std::string& reason_string) {
+  std::string what = ec.message();
+  if (reason != reason_code::success) {
+    what += " (";
+    what += protocol::to_string(reason);
+    if (!reason_string.empty()) {
+      what += ": ";
+      what += reason_string;
+    }
+    what += ")";
+  }
+  return what;
+}
+
+}  // namespace
+
+mqtt_error::mqtt_error(error_code ec, reason_code reason, std::string reason_string)
+    : boost::system::system_error{ec, describe(ec, reason, reason_string)},
+      reason_{reason},
+      reason_string_{std::move(reason_string)} {}
+
+client::client(asio::any_io_executor executor, client_options options)
+    : impl_{std::make_shared<detail::client_impl>(std::move(executor), std::move(options))} {}
+
+client::~client() {
+  if (impl_) impl_->destroy();
+}
+
+client::client(client&&) noexcept = default;
+
+client& client::operator=(client&& other) noexcept {
+  if (this != &other) {
+    if (impl_) impl_->destroy();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+
+client::executor_type client::get_executor() const noexcept { return impl_->strand(); }
+const client_options& client::options() const noexcept { return impl_->options(); }
+
+void client::start() { impl_->start(); }
+void client::reconnect() { impl_->reconnect(); }
+void client::stop() { impl_->stop(); }
+
+coromqtt::statistics client::statistics() const noexcept { return impl_->counters().snapshot(); }
+
+// --- Initiation: make the operation, then continue on the strand ----------------------------------------------------
+
+namespace detail {
+
+void initiate_connect(client_impl& impl, asio::any_completion_handler<void(error_code, connection_info)> handler) {
+  auto* w = new connect_waiter(impl, std::move(handler));
+  asio::dispatch(impl.strand(), [self = impl.shared_from_this(), w] { self->start_connect(w); });
+}
+
+void initiate_disconnect(client_impl& impl, disconnect_options options,
+                         asio::any_completion_handler<void(error_code)> handler) {
+  auto* w = new disconnect_waiter(impl, std::move(handler));
+  asio::dispatch(impl.strand(),
+                 [self = impl.shared_from_this(), w, o = std::move(options)] { self->start_disconnect(o, w); });
+}
+
+void initiate_publish(client_impl& impl, message m,
+                      asio::any_completion_handler<void(error_code, publish_result)> handler) {
+  auto* op = new async_publish_op(impl, std::move(handler));
+  op->message = std::move(m);
+  asio::dispatch(impl.strand(), [self = impl.shared_from_this(), op] { self->start_publish(op); });
+}
+
+void initiate_subscribe(client_impl& impl, std::vector<subscription> subscriptions, subscribe_properties properties,
+                        asio::any_completion_handler<void(error_code, subscribe_result)> handler) {
+  auto* op = new async_subscribe_op(impl, std::move(handler));
+  op->request.subscriptions = std::move(subscriptions);
+  op->request.subscription_identifier = properties.subscription_identifier;
+  op->request.user_properties = std::move(properties.user_properties);
+  asio::dispatch(impl.strand(), [self = impl.shared_from_this(), op] { self->start_subscribe(op); });
+}
+
+void initiate_unsubscribe(client_impl& impl, std::vector<std::string> filters, user_properties properties,
+                          asio::any_completion_handler<void(error_code, unsubscribe_result)> handler) {
+  auto* op = new async_unsubscribe_op(impl, std::move(handler));
+  op->request.filters = std::move(filters);
+  op->request.user_properties = std::move(properties);
+  asio::dispatch(impl.strand(), [self = impl.shared_from_this(), op] { self->start_unsubscribe(op); });
+}
+
+void initiate_receive(client_impl& impl, asio::any_completion_handler<void(error_code, message)> handler) {
+  auto* w = new receive_waiter(impl, std::move(handler));
+  asio::dispatch(impl.strand(), [self = impl.shared_from_this(), w] { self->start_receive(w); });
+}
+
+void initiate_flush(client_impl& impl, bool until_acknowledged, asio::any_completion_handler<void(error_code)> handler) {
+  auto* w = new flush_waiter(impl, std::move(handler));
+  w->until_acknowledged = until_acknowledged;
+  asio::dispatch(impl.strand(), [self = impl.shared_from_this(), w] { self->start_flush(w); });
+}
+
+void initiate_next_event(client_impl& impl, asio::any_completion_handler<void(error_code, event)> handler) {
+  auto* w = new event_waiter(impl, std::move(handler));
+  asio::dispatch(impl.strand(), [self = impl.shared_from_this(), w] { self->start_next_event(w); });
+}
+
+}  // namespace detail
+
+// --- Coroutine forms -------------------------------------------------------------------------------------------------
+
+asio::awaitable<connection_info> client::co_connect() {
+  auto [ec, info] = co_await async_connect(use_tuple);
+  if (ec) throw mqtt_error(ec);
+  co_return info;
+}
+
+asio::awaitable<void> client::co_disconnect(disconnect_options options) {
+  auto [ec] = co_await async_disconnect(std::move(options), use_tuple);
+  if (ec) throw mqtt_error(ec);
+}
+
+asio::awaitable<publish_result> client::co_publish(message m) {
+  // The fast path: on the strand, a QoS 0 message that fits goes straight into the write buffer, with no
+  // operation object and no scheduler round trip.
+  if (m.qos == qos::at_most_once && impl_->strand().running_in_this_thread()) {
+    error_code ec;
+    if (impl_->try_publish_now(m, ec)) {
+      if (ec) throw mqtt_error(ec);
+      co_return publish_result{};
+    }
+  }
+  auto [ec, result] = co_await async_publish(std::move(m), use_tuple);
+  if (ec) throw mqtt_error(ec, result.reason, result.reason_string);
+  co_return result;
+}
+
+asio::awaitable<publish_result> client::co_publish(std::string topic, std::string payload, qos q, bool retain) {
+  message m;
+  m.topic = std::move(topic);
+  m.payload = std::move(payload);
+  m.qos = q;
+  m.retain = retain;
+  co_return co_await co_publish(std::move(m));
+}
+
+asio::awaitable<void> client::co_flush(bool until_acknowledged) {
+  auto [ec] = co_await async_flush(until_acknowledged, use_tuple);
+  if (ec) throw mqtt_error(ec);
+}
+
+asio::awaitable<subscribe_result> client::co_subscribe(std::vector<subscription> subscriptions,
+                                                       subscribe_properties properties) {
+  auto [ec, result] = co_await async_subscribe(std::move(subscriptions), std::move(properties), use_tuple);
+  if (ec) {
+    const auto refused = std::find_if(result.reasons.begin(), result.reasons.end(),
+                                      [](reason_code rc) { return protocol::is_error(rc); });
+    throw mqtt_error(ec, refused != result.reasons.end() ? *refused : reason_code::success, result.reason_string);
+  }
+  co_return result;
+}
+
+asio::awaitable<subscribe_result> client::co_subscribe(std::string filter, qos max_qos) {
+  std::vector<subscription> subscriptions(1);
+  subscriptions[0].filter = std::move(filter);
+  subscriptions[0].options.max_qos = max_qos;
+  co_return co_await co_subscribe(std::move(subscriptions));
+}
+
+asio::awaitable<unsubscribe_result> client::co_unsubscribe(std::vector<std::string> filters) {
+  auto [ec, result] = co_await async_unsubscribe(std::move(filters), use_tuple);
+  if (ec) throw mqtt_error(ec, reason_code::success, result.reason_string);
+  co_return result;
+}
+
+asio::awaitable<message> client::co_receive() {
+  if (impl_->strand().running_in_this_thread()) {
+    if (auto m = impl_->try_receive()) co_return std::move(*m);
+  }
+  auto [ec, m] = co_await async_receive(use_tuple);
+  if (ec) throw mqtt_error(ec);
+  co_return std::move(m);
+}
+
+asio::awaitable<event> client::co_next_event() {
+  auto [ec, ev] = co_await async_next_event(use_tuple);
+  if (ec) throw mqtt_error(ec);
+  co_return std::move(ev);
+}
+
+}  // namespace coromqtt

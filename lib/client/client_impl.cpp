@@ -1,0 +1,647 @@
+#include "client/client_impl.hpp"
+
+#include <coromqtt/protocol/reason_code.hpp>
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <utility>
+
+namespace coromqtt::detail {
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+clock::time_point now() noexcept { return clock::now(); }
+
+event make_event(event_kind kind, const endpoint* where = nullptr, unsigned attempt = 0) {
+  event ev;
+  ev.kind = kind;
+  if (where) ev.broker = where->to_string();
+  ev.attempt = attempt;
+  return ev;
+}
+
+event make_event(event_kind kind, const endpoint& where, unsigned attempt, error_code ec, reason_code reason,
+                 std::string reason_string) {
+  auto ev = make_event(kind, &where, attempt);
+  ev.error = ec;
+  ev.reason = reason;
+  ev.reason_string = std::move(reason_string);
+  return ev;
+}
+
+// Inside one of the connection's coroutines: whether the parallel group asked it to stop.
+asio::awaitable<bool> cancelled() {
+  auto state = co_await asio::this_coro::cancellation_state;
+  co_return state.cancelled() != asio::cancellation_type::none;
+}
+
+}  // namespace
+
+// -----------------------------------------------------------------------------------------------------------------
+// Operations
+
+template <class... Args>
+void post_completion(const strand_type& strand, asio::any_completion_handler<void(error_code, Args...)> handler,
+                     error_code ec, Args... args) {
+  // post() runs it through the strand and from there dispatches it to the handler's own executor.
+  asio::post(strand, asio::append(std::move(handler), ec, std::move(args)...));
+}
+
+template <class Handler>
+void cancellation_binding::bind(client_impl& impl, Handler& handler, std::uint64_t serial) {
+  slot_ = asio::get_associated_cancellation_slot(handler);
+  if (!slot_.is_connected()) return;
+  // Cancellation may be emitted from any thread: hop to the strand and look the operation up by serial.
+  slot_.assign([weak = impl.weak_from_this(), serial](asio::cancellation_type) {
+    if (auto owner = weak.lock()) asio::post(owner->strand(), [owner, serial] { owner->cancel(serial); });
+  });
+}
+
+template <class Base, class Result>
+session_op<Base, Result>::session_op(client_impl& impl, handler_type handler)
+    : owner_{impl.shared_from_this()}, handler_{std::move(handler)} {
+  this->serial = impl.next_serial();
+  cancellation_.bind(impl, handler_, this->serial);
+}
+
+template <class Base, class Result>
+void session_op<Base, Result>::complete(error_code ec, Result result) {
+  cancellation_.clear();
+  auto handler = std::move(handler_);
+  auto owner = std::move(owner_);
+  delete this;
+  post_completion(owner->strand(), std::move(handler), ec, std::move(result));
+}
+
+template <class... Results>
+waiter<Results...>::waiter(client_impl& impl, handler_type handler)
+    : owner_{impl.shared_from_this()}, handler_{std::move(handler)} {
+  this->serial = impl.next_serial();
+  cancellation_.bind(impl, handler_, this->serial);
+}
+
+template <class... Results>
+void waiter<Results...>::complete(error_code ec, Results... results) {
+  cancellation_.clear();
+  auto handler = std::move(handler_);
+  auto owner = std::move(owner_);
+  delete this;
+  post_completion(owner->strand(), std::move(handler), ec, std::move(results)...);
+}
+
+template class session_op<publish_op, publish_result>;
+template class session_op<subscribe_op, subscribe_result>;
+template class session_op<unsubscribe_op, unsubscribe_result>;
+template class waiter<message>;
+template class waiter<event>;
+template class waiter<>;
+template class waiter<connection_info>;
+
+// -----------------------------------------------------------------------------------------------------------------
+// Construction and control
+
+namespace {
+strand_type make_client_strand(const asio::any_io_executor& executor) {
+  // Reuse a strand the caller already runs on, so that coroutines spawned on it take the fast paths.
+  if (const auto* strand = executor.target<strand_type>()) return *strand;
+  return asio::make_strand(executor);
+}
+}  // namespace
+
+client_impl::client_impl(asio::any_io_executor executor, client_options options)
+    : strand_{make_client_strand(executor)},
+      options_{std::move(options)},
+      session_{options_, stats_},
+      random_{std::random_device{}()},
+      backoff_timer_{strand_},
+      writer_signal_{strand_},
+      input_signal_{strand_},
+      watchdog_timer_{strand_} {
+  for (const auto& url : options_.brokers) {
+    error_code ec;
+    auto parsed = endpoint::parse(url, ec);
+    if (!parsed) throw mqtt_error(ec ? ec : make_error_code(error::invalid_url), reason_code::success, url);
+    endpoints_.push_back(std::move(*parsed));
+  }
+  if (endpoints_.empty()) throw mqtt_error(make_error_code(error::invalid_url), reason_code::success, "no broker");
+}
+
+client_impl::~client_impl() = default;
+
+void client_impl::spawn_run() {
+  if (running_ || destroyed_) return;
+  running_ = true;
+  asio::co_spawn(strand_, run(), [self = shared_from_this()](std::exception_ptr) {
+    // run() handles every error itself; only an allocation failure could end it early. Either way the client
+    // must be startable again.
+    self->running_ = false;
+  });
+}
+
+void client_impl::start() {
+  asio::dispatch(strand_, [self = shared_from_this()] {
+    self->paused_ = false;
+    self->disconnect_requested_ = false;
+    self->spawn_run();
+  });
+}
+
+void client_impl::reconnect() {
+  asio::dispatch(strand_, [self = shared_from_this()] {
+    if (self->destroyed_) return;
+    self->paused_ = false;
+    self->disconnect_requested_ = false;
+    self->failures_ = 0;
+    if (self->running_) {
+      self->reconnect_now_ = true;
+      self->backoff_timer_.cancel();
+      if (self->transport_ && self->session_.state() == session_state::connected) {
+        // A clean hand-over: DISCONNECT (the will is not published, the session is kept), then connect again.
+        self->session_.begin_disconnect(reason_code::success, std::nullopt);
+        self->wake_writer();
+      } else if (self->transport_) {
+        self->transport_->close();
+      }
+    } else {
+      self->spawn_run();
+    }
+  });
+}
+
+void client_impl::stop() {
+  asio::dispatch(strand_, [self = shared_from_this()] {
+    self->paused_ = true;
+    self->backoff_timer_.cancel();
+    if (self->transport_) self->transport_->close();
+  });
+}
+
+void client_impl::destroy() {
+  asio::dispatch(strand_, [self = shared_from_this()] {
+    self->destroyed_ = true;
+    self->paused_ = true;
+    self->backoff_timer_.cancel();
+    if (self->transport_) self->transport_->close();
+    self->session_.abort_all(asio::error::operation_aborted);
+    self->abort_waiters(asio::error::operation_aborted);
+  });
+}
+
+void client_impl::abort_waiters(error_code ec) {
+  while (auto* w = receive_waiters_.pop_front()) w->complete(ec, {});
+  while (auto* w = event_waiters_.pop_front()) w->complete(ec, {});
+  while (auto* w = flush_waiters_.pop_front()) w->complete(ec);
+  while (auto* w = connect_waiters_.pop_front()) w->complete(ec, {});
+  while (auto* w = disconnect_waiters_.pop_front()) w->complete(ec);
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+// The run loop
+
+const endpoint& client_impl::pick_endpoint() {
+  if (redirect_) return *redirect_;
+  return endpoints_[endpoint_index_ % endpoints_.size()];
+}
+
+asio::awaitable<void> client_impl::run() {
+  auto self = shared_from_this();  // the loop keeps the client alive until it ends
+  co_await asio::this_coro::throw_if_cancelled(false);
+  while (!paused_ && !destroyed_) {
+    const endpoint where = pick_endpoint();
+    const unsigned attempt = failures_ + 1;
+    push_event(make_event(event_kind::connecting, &where, attempt));
+
+    error_code ec;
+    bool was_connected = false;
+    auto transport = co_await connect_transport(strand_, where, options_.transport, ec);
+    if (!ec && (paused_ || destroyed_)) ec = asio::error::operation_aborted;
+    if (!ec) {
+      transport_ = std::move(transport);
+      ec = co_await handshake(where, attempt);
+      if (!ec) {
+        was_connected = true;
+        failures_ = 0;
+        redirect_.reset();
+        const auto info = make_connection_info();
+        auto connected = make_event(event_kind::connected, &where, attempt);
+        connected.info = info;
+        push_event(std::move(connected));
+        while (auto* w = connect_waiters_.pop_front()) w->complete({}, info);
+        ec = co_await serve();
+      }
+    }
+    const auto& why = session_.last_error();
+    const reason_code reason = why.error == ec ? why.reason : reason_code::success;
+    const std::string reason_string = why.error == ec ? why.reason_string : std::string{};
+    const std::string server_reference = why.error == ec ? why.server_reference : std::string{};
+    co_await close_connection();
+    push_event(make_event(was_connected ? event_kind::disconnected : event_kind::connect_failed, where, attempt, ec,
+                          reason, reason_string));
+    if (destroyed_) break;
+
+    if (disconnect_requested_) {
+      paused_ = true;
+      auto stopped = make_event(event_kind::stopped);
+      stopped.error = make_error_code(error::client_stopped);
+      push_event(std::move(stopped));
+      while (auto* w = disconnect_waiters_.pop_front()) w->complete({});
+      break;
+    }
+    if (reconnect_now_) {
+      reconnect_now_ = false;
+      continue;
+    }
+    if (paused_) break;
+
+    // A Server Reference (0x9C Use another server, 0x9D Server moved) names where to go next.
+    if (options_.follow_server_reference && !server_reference.empty() &&
+        (reason == reason_code::use_another_server || reason == reason_code::server_moved)) {
+      error_code parse_error;
+      // The reference may list several servers separated by spaces; the first is taken. The scheme of the
+      // current endpoint applies unless the reference is a URL itself.
+      const auto first = server_reference.substr(0, server_reference.find(' '));
+      auto target = endpoint::parse(first, parse_error);
+      if (target) {
+        if (first.find("://") == std::string::npos) {
+          target->kind = where.kind;
+          target->path = where.path;
+        }
+        redirect_ = std::move(*target);
+      }
+    } else {
+      redirect_.reset();
+      ++endpoint_index_;  // round robin over the brokers on failure
+    }
+
+    ++failures_;
+    connection_failure failure{ec, reason, reason_string, failures_, was_connected, where.to_string()};
+    reconnect_decision decision;
+    try {
+      decision = decide_reconnect(options_.reconnect, failure, std::uniform_real_distribution<double>{0, 1}(random_));
+    } catch (...) {
+      decision.reset();  // a throwing policy callback stops reconnection rather than killing the client
+    }
+    if (!decision) {
+      paused_ = true;
+      push_event(make_event(event_kind::stopped, where, failures_, ec, reason, reason_string));
+      while (auto* w = connect_waiters_.pop_front()) w->complete(ec, {});
+      break;
+    }
+    auto scheduled = make_event(event_kind::reconnect_scheduled, &pick_endpoint(), failures_ + 1);
+    scheduled.delay = *decision;
+    push_event(std::move(scheduled));
+    backoff_timer_.expires_after(*decision);
+    co_await backoff_timer_.async_wait(use_tuple);  // cut short by reconnect(), stop() or destruction
+    reconnect_now_ = false;
+  }
+  running_ = false;
+}
+
+asio::awaitable<error_code> client_impl::handshake(const endpoint& where, unsigned attempt) {
+  using namespace asio::experimental::awaitable_operators;
+  credentials creds;
+  try {
+    if (options_.credentials) creds = options_.credentials(credential_request{attempt, where.to_string()});
+  } catch (...) {
+    co_return make_error_code(error::authentication_failed);  // the provider could not produce credentials
+  }
+  session_.begin_connection(creds, now());
+  if (auto ec = session_.last_error().error) co_return ec;
+
+  error_code ec;
+  auto exchange = [&]() -> asio::awaitable<void> {
+    const auto connect_bytes = session_.prepare_write();
+    co_await transport_->write(asio::buffer(connect_bytes.data(), connect_bytes.size()), ec);
+    if (ec) co_return;
+    session_.commit_write(now());
+    while (session_.state() == session_state::awaiting_connack) {
+      const auto space = session_.read_space();
+      const auto n = co_await transport_->read_some(asio::buffer(space.data(), space.size()), ec);
+      if (ec) co_return;
+      ec = session_.on_read(n, now());
+      if (ec) co_return;
+    }
+  };
+  if (co_await bounded(exchange(), options_.connack_timeout)) co_return make_error_code(error::connack_timeout);
+  if (ec == asio::error::eof) co_return make_error_code(error::connection_closed);
+  co_return ec;
+}
+
+asio::awaitable<error_code> client_impl::serve() {
+  using namespace asio::experimental::awaitable_operators;
+  connection_error_ = {};
+  publish_will_on_close_ = false;
+  after_session_activity();  // retransmissions and queued messages are waiting already
+  co_await (reader() || writer() || watchdog());
+  co_return connection_error_;
+}
+
+void client_impl::fail_connection(error_code ec) {
+  if (!connection_error_) connection_error_ = ec;
+  if (transport_) transport_->close();  // the other parts stop at once, whatever the transport
+}
+
+asio::awaitable<void> client_impl::reader() {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  for (;;) {
+    if (session_.input_blocked()) {
+      // The receive queue is full: stop reading, so the broker feels it through TCP.
+      reader_waiting_ = true;
+      input_signal_.expires_at(clock::time_point::max());
+      co_await input_signal_.async_wait(use_tuple);
+      reader_waiting_ = false;
+      if (co_await cancelled()) co_return;
+      if (auto ec = session_.resume_input(now())) {
+        after_session_activity();
+        fail_connection(ec);
+        co_return;
+      }
+      after_session_activity();
+      continue;
+    }
+    const auto space = session_.read_space();
+    error_code ec;
+    const auto n = co_await transport_->read_some(asio::buffer(space.data(), space.size()), ec);
+    if (ec) {
+      fail_connection(ec == asio::error::eof ? make_error_code(error::connection_closed) : ec);
+      co_return;
+    }
+    ec = session_.on_read(n, now());
+    after_session_activity();
+    if (ec) {
+      fail_connection(ec);
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<void> client_impl::writer() {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  for (;;) {
+    if (!session_.has_output()) {
+      if (session_.state() == session_state::disconnecting) co_return;  // DISCONNECT is out: we are done
+      writer_waiting_ = true;
+      writer_signal_.expires_at(clock::time_point::max());
+      co_await writer_signal_.async_wait(use_tuple);
+      writer_waiting_ = false;
+      if (co_await cancelled()) co_return;
+      continue;
+    }
+    const auto bytes = session_.prepare_write();
+    error_code ec;
+    co_await transport_->write(asio::buffer(bytes.data(), bytes.size()), ec);
+    if (ec) {
+      fail_connection(ec);
+      co_return;
+    }
+    session_.commit_write(now());
+    after_session_activity();
+  }
+}
+
+asio::awaitable<void> client_impl::watchdog() {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  for (;;) {
+    watchdog_deadline_ = session_.next_timer();
+    watchdog_timer_.expires_at(watchdog_deadline_);
+    co_await watchdog_timer_.async_wait(use_tuple);  // also woken early when the deadline moves closer
+    if (co_await cancelled()) co_return;
+    if (auto ec = session_.on_timer(now())) {
+      fail_connection(ec);
+      co_return;
+    }
+    after_session_activity();
+  }
+}
+
+asio::awaitable<bool> client_impl::bounded(asio::awaitable<void> operation, clock::duration timeout) {
+  using namespace asio::experimental::awaitable_operators;
+  bool timed_out = false;
+  asio::steady_timer deadline{strand_, timeout};
+  auto expire = [&]() -> asio::awaitable<void> {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    auto [wait_error] = co_await deadline.async_wait(use_tuple);
+    if (wait_error) co_return;
+    timed_out = true;
+    if (transport_) transport_->close();  // ends the operation even if the transport ignores cancellation
+  };
+  co_await (std::move(operation) || expire());
+  co_return timed_out;
+}
+
+asio::awaitable<void> client_impl::close_connection() {
+  if (!transport_) {
+    session_.end_connection(now());
+    co_return;
+  }
+  const bool graceful = session_.state() == session_state::disconnecting && !publish_will_on_close_;
+  // A protocol violation by the broker: tell it why before closing (MQTT 5) [MQTT-4.13.1-1].
+  const auto& why = session_.last_error();
+  if (why.we_should_disconnect && session_.version() == protocol_version::v5 &&
+      session_.state() == session_state::connected) {
+    session_.begin_disconnect(why.reason, std::nullopt);
+    const auto bytes = session_.prepare_write();
+    error_code ec;
+    co_await bounded(transport_->write(asio::buffer(bytes.data(), bytes.size()), ec), options_.disconnect_timeout);
+  }
+  // From here on the session is offline: publishes queue, nothing more is encoded for this transport.
+  session_.end_connection(now());
+  publish_will_on_close_ = false;
+  if (graceful)
+    co_await transport_->shutdown();
+  else
+    transport_->close();
+  transport_.reset();
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+// After the session moved
+
+void client_impl::wake_writer() {
+  if (writer_waiting_) writer_signal_.cancel();
+}
+
+void client_impl::after_session_activity() {
+  if (session_.has_output()) wake_writer();
+  deliver_messages();
+  check_flushed();
+  if (session_.next_timer() < watchdog_deadline_) watchdog_timer_.cancel();  // re-arm earlier
+}
+
+void client_impl::deliver_messages() {
+  while (!receive_waiters_.empty() && session_.has_message())
+    receive_waiters_.pop_front()->complete({}, session_.pop_message());
+  if (reader_waiting_ && session_.message_count() < options_.receive_queue_capacity) input_signal_.cancel();
+}
+
+void client_impl::check_flushed() {
+  if (flush_waiters_.empty() || !session_.flushed()) return;
+  const bool acknowledged = session_.quiescent();
+  // Complete in order; a waiter for acknowledgements blocks those behind it only until then.
+  for (auto* w = flush_waiters_.front(); w;) {
+    auto* next = static_cast<flush_waiter*>(w->next);
+    if (!w->until_acknowledged || acknowledged) {
+      flush_waiters_.erase(w);
+      w->complete({});
+    }
+    w = next;
+  }
+}
+
+void client_impl::push_event(event ev) {
+  if (auto* w = event_waiters_.pop_front()) {
+    w->complete({}, std::move(ev));
+    return;
+  }
+  if (events_.size() >= std::max<std::size_t>(options_.event_queue_capacity, 1)) {
+    events_.pop_front();
+    ++events_missed_;
+  }
+  ev.missed = std::exchange(events_missed_, 0) + ev.missed;
+  events_.emplace_back(std::move(ev));
+}
+
+connection_info client_impl::make_connection_info() const {
+  const auto& c = session_.connack();
+  connection_info info;
+  info.session_present = c.session_present;
+  info.receive_maximum = c.limits.receive_maximum;
+  info.maximum_qos = c.limits.maximum_qos;
+  info.retain_available = c.limits.retain_available;
+  info.maximum_packet_size = c.limits.maximum_packet_size;
+  info.topic_alias_maximum = c.limits.topic_alias_maximum;
+  info.keep_alive = c.server_keep_alive ? std::chrono::seconds{*c.server_keep_alive} : options_.keep_alive;
+  info.assigned_client_identifier = c.assigned_client_identifier;
+  info.response_information = c.response_information;
+  info.wildcard_subscription_available = c.limits.wildcard_subscription_available;
+  info.subscription_identifier_available = c.limits.subscription_identifier_available;
+  info.shared_subscription_available = c.limits.shared_subscription_available;
+  info.user_properties = c.user_properties;
+  return info;
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+// Requests (on the strand)
+
+bool client_impl::try_publish_now(const message& m, error_code& ec) {
+  if (destroyed_ || !session_.try_publish_now(m, now(), ec)) return false;
+  wake_writer();
+  return true;
+}
+
+std::optional<message> client_impl::try_receive() {
+  if (!receive_waiters_.empty() || !session_.has_message()) return std::nullopt;
+  auto m = session_.pop_message();
+  if (reader_waiting_ && session_.message_count() < options_.receive_queue_capacity) input_signal_.cancel();
+  return m;
+}
+
+void client_impl::start_connect(connect_waiter* w) {
+  if (destroyed_) return w->complete(asio::error::operation_aborted, {});
+  if (session_.state() == session_state::connected) return w->complete({}, make_connection_info());
+  connect_waiters_.push_back(w);
+  paused_ = false;
+  disconnect_requested_ = false;
+  spawn_run();
+}
+
+void client_impl::start_disconnect(disconnect_options o, disconnect_waiter* w) {
+  if (destroyed_) return w->complete(asio::error::operation_aborted);
+  paused_ = true;
+  backoff_timer_.cancel();
+  if (!running_ || !transport_) return w->complete({});
+  disconnect_waiters_.push_back(w);
+  disconnect_requested_ = true;
+  if (session_.state() != session_state::connected) {
+    transport_->close();  // still connecting: nothing to say to the broker
+    return;
+  }
+  if (o.publish_will && session_.version() == protocol_version::v3_1_1) {
+    publish_will_on_close_ = true;  // the only way to keep the will in 3.1.1
+    transport_->close();
+    return;
+  }
+  const auto reason = o.publish_will ? reason_code::disconnect_with_will_message : o.reason;
+  session_.begin_disconnect(reason, o.session_expiry_interval);
+  wake_writer();
+}
+
+void client_impl::start_publish(async_publish_op* op) {
+  if (destroyed_) return op->complete(asio::error::operation_aborted, {});
+  session_.publish(*op, now());
+  after_session_activity();
+}
+
+void client_impl::start_subscribe(async_subscribe_op* op) {
+  if (destroyed_) return op->complete(asio::error::operation_aborted, {});
+  session_.subscribe(*op, now());
+  after_session_activity();
+}
+
+void client_impl::start_unsubscribe(async_unsubscribe_op* op) {
+  if (destroyed_) return op->complete(asio::error::operation_aborted, {});
+  session_.unsubscribe(*op, now());
+  after_session_activity();
+}
+
+void client_impl::start_receive(receive_waiter* w) {
+  if (destroyed_) return w->complete(asio::error::operation_aborted, {});
+  if (auto m = try_receive()) return w->complete({}, std::move(*m));
+  receive_waiters_.push_back(w);
+}
+
+void client_impl::start_flush(flush_waiter* w) {
+  if (destroyed_) return w->complete(asio::error::operation_aborted);
+  flush_waiters_.push_back(w);
+  check_flushed();
+}
+
+void client_impl::start_next_event(event_waiter* w) {
+  if (destroyed_) return w->complete(asio::error::operation_aborted, {});
+  if (!events_.empty()) {
+    auto ev = std::move(events_.front());
+    events_.pop_front();
+    return w->complete({}, std::move(ev));
+  }
+  event_waiters_.push_back(w);
+}
+
+namespace {
+// Completes the waiter with this serial, if it is in `queue`, with operation_aborted.
+template <class Waiter>
+bool cancel_waiter(op_queue<Waiter>& queue, std::uint64_t serial) {
+  auto* w = queue.find(serial);
+  if (!w) return false;
+  queue.erase(w);
+  if constexpr (std::is_same_v<Waiter, flush_waiter> || std::is_same_v<Waiter, disconnect_waiter>)
+    w->complete(asio::error::operation_aborted);
+  else
+    w->complete(asio::error::operation_aborted, {});
+  return true;
+}
+}  // namespace
+
+void client_impl::cancel(std::uint64_t serial) {
+  if (session_.cancel(serial)) {
+    after_session_activity();
+    return;
+  }
+  cancel_waiter(receive_waiters_, serial) || cancel_waiter(event_waiters_, serial) ||
+      cancel_waiter(flush_waiters_, serial) || cancel_waiter(connect_waiters_, serial) ||
+      cancel_waiter(disconnect_waiters_, serial);
+}
+
+}  // namespace coromqtt::detail

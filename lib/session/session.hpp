@@ -1,0 +1,271 @@
+// The MQTT session of one client, sans-I/O: bytes in, bytes out, time passed in. It owns everything about the
+// protocol that outlives a single read or write: packet identifiers, the inflight window, the QoS 1/2 state
+// machines both ways, the queue of messages waiting for the wire, the queue of received messages, topic
+// aliases, keep alive, the rate limit and the subscriptions to restore.
+//
+// The client's coroutines drive it:
+//
+//        user calls                    reader                              writer
+//   publish/subscribe/...   --> read_space() / on_read(n) -->   prepare_write() / commit_write()
+//              |                        |                                   ^
+//              v                        v                                   |
+//   admission queue --> outbox --> [ encoded bytes: pending ] --swap--> [ writing ] --> transport
+//                                        ^
+//                      acks, PINGREQ, PUBREL, SUBSCRIBE are encoded straight into `pending`
+//
+// Nothing here blocks or allocates per message in steady state, except to copy received messages out of the
+// read buffer and to hold the QoS 1/2 messages that may have to be sent again.
+#pragma once
+
+#include "session/byte_buffer.hpp"
+#include "session/keep_alive.hpp"
+#include "session/operations.hpp"
+#include "session/outgoing_table.hpp"
+#include "session/ring_buffer.hpp"
+#include "session/statistics_counters.hpp"
+#include "session/token_bucket.hpp"
+
+#include <coromqtt/credentials.hpp>
+#include <coromqtt/error.hpp>
+#include <coromqtt/message.hpp>
+#include <coromqtt/options.hpp>
+#include <coromqtt/protocol/packets.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace coromqtt::detail {
+
+using clock = std::chrono::steady_clock;
+
+// The broker's side of the negotiation, from CONNACK (defaults per the standard when a property is absent).
+struct broker_limits {
+  std::uint16_t receive_maximum = 65535;
+  coromqtt::qos maximum_qos = qos::exactly_once;
+  bool retain_available = true;
+  std::uint32_t maximum_packet_size = 0;  // 0 = no limit beyond the protocol's
+  std::uint16_t topic_alias_maximum = 0;
+  bool wildcard_subscription_available = true;
+  bool subscription_identifier_available = true;
+  bool shared_subscription_available = true;
+};
+
+// What the broker said when it accepted the connection.
+struct connack_info {
+  bool session_present = false;
+  broker_limits limits;
+  std::optional<std::uint16_t> server_keep_alive;
+  std::string assigned_client_identifier;
+  std::string response_information;
+  std::string reason_string;
+  coromqtt::user_properties user_properties;
+};
+
+// Why the current connection must end, as the session saw it.
+struct connection_error {
+  error_code error;
+  reason_code reason = reason_code::success;  // the broker's (CONNACK/DISCONNECT) or the one we send
+  std::string reason_string;                  // the broker's
+  std::string server_reference;               // MQTT 5 Server Reference (0x9C / 0x9D)
+  // The session detected the problem (a protocol violation by the broker): on MQTT 5 the client should tell
+  // the broker why with DISCONNECT(reason) before closing [MQTT-4.13.1-1].
+  bool we_should_disconnect = false;
+};
+
+enum class session_state {
+  disconnected,     // no transport
+  awaiting_connack, // CONNECT encoded, waiting for the broker's answer
+  connected,
+  disconnecting,    // DISCONNECT encoded; nothing else will be written
+};
+
+class session {
+ public:
+  explicit session(const client_options& options, statistics_counters& stats);
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+  ~session();
+
+  session_state state() const noexcept { return state_; }
+  protocol::protocol_version version() const noexcept { return version_; }
+
+  // --- Connection lifecycle --------------------------------------------------------------------------------
+
+  // A transport is up: encodes CONNECT (with this attempt's credentials) as the first bytes to write.
+  void begin_connection(const credentials&, clock::time_point now);
+
+  // The transport is gone (any reason). Unwritten bytes are dropped; QoS 1/2 state is kept so that the next
+  // connection can resume it; operations that cannot outlive a connection fail.
+  void end_connection(clock::time_point now);
+
+  // Encodes DISCONNECT after whatever is already pending; nothing is written after it. With
+  // `publish_will` on MQTT 5 the reason is 0x04 (the broker publishes the will); on 3.1.1 the caller should
+  // close without DISCONNECT instead, which is the only way to keep the will there.
+  void begin_disconnect(reason_code reason, std::optional<std::uint32_t> session_expiry_interval);
+
+  const connack_info& connack() const noexcept { return connack_; }
+  const broker_limits& limits() const noexcept { return connack_.limits; }
+  // The client identifier the broker assigned (MQTT 5), reused on later connections.
+  const std::string& client_id() const noexcept { return client_id_; }
+  // True until a connection succeeds that did not ask for a clean start.
+  bool next_connect_is_clean() const noexcept { return clean_start_next_; }
+  // Forget all session state (the next CONNECT starts clean): used when the user asks for a fresh session.
+  void reset_session();
+
+  // --- Input ------------------------------------------------------------------------------------------------
+
+  // Where the next read should put its bytes (at least one byte; the buffer grows as packets require).
+  std::span<std::uint8_t> read_space();
+  // `n` bytes were read into read_space(): processes every complete packet. Returns the error that ends the
+  // connection (details in last_error()), or success. Processing stops early, with bytes left over, when the
+  // receive queue is full: see input_blocked() and resume_input().
+  error_code on_read(std::size_t n, clock::time_point now);
+  // Whether unprocessed packets wait for room in the receive queue. The reader must not read more until
+  // resume_input() clears it (this is what makes a slow consumer slow the broker down).
+  bool input_blocked() const noexcept { return input_blocked_; }
+  error_code resume_input(clock::time_point now);
+  const connection_error& last_error() const noexcept { return last_error_; }
+
+  // Received messages, in order. Bounded by receive_queue_capacity.
+  bool has_message() const noexcept { return !receive_queue_.empty(); }
+  std::size_t message_count() const noexcept { return receive_queue_.size(); }
+  coromqtt::message pop_message();
+
+  // --- Output -----------------------------------------------------------------------------------------------
+
+  bool has_output() const noexcept { return !pending_.empty(); }
+  // Takes every pending byte for one write. Valid until commit_write(); call again only after it.
+  std::span<const std::uint8_t> prepare_write();
+  // The bytes from prepare_write() are written: frees the buffer, lets queued messages in.
+  void commit_write(clock::time_point now);
+  // Nothing is queued, pending or being written (QoS 1/2 acknowledgements may still be outstanding).
+  bool flushed() const noexcept { return pending_.empty() && writing_.empty() && outbox_.empty(); }
+  // Nothing is queued or waiting for an acknowledgement either.
+  bool quiescent() const noexcept { return flushed() && outgoing_.empty() && admission_.empty(); }
+
+  // --- Time -------------------------------------------------------------------------------------------------
+
+  // The next moment on_timer() has something to do: a PINGREQ, the keep alive deadline, the rate limit.
+  clock::time_point next_timer() const noexcept;
+  // Sends PINGREQ when due, lets the rate limit release messages. Returns keep_alive_timeout when the broker
+  // has been silent for too long.
+  error_code on_timer(clock::time_point now);
+
+  // --- Requests ---------------------------------------------------------------------------------------------
+
+  // The fast path of QoS 0: encodes the message straight into the pending bytes when nothing is queued ahead
+  // of it, the rate limit allows it and there is room. Returns false (nothing done) otherwise; then use
+  // publish() with an operation. An invalid message is reported through `ec` (and true is returned).
+  bool try_publish_now(const coromqtt::message&, clock::time_point now, error_code& ec);
+
+  // Takes the operation: it completes when the message is queued (QoS 0) or acknowledged (QoS 1/2), or fails.
+  // It waits first for room in the window / the queue (or fails with queue_full, per the options).
+  void publish(publish_op&, clock::time_point now);
+  void subscribe(subscribe_op&, clock::time_point now);
+  void unsubscribe(unsubscribe_op&, clock::time_point now);
+
+  // The user gave up on the operation with this serial (cancellation). Not yet written: it is removed.
+  // Already written: its protocol flow goes on without it. It completes with operation_aborted either way.
+  // False when no such operation is waiting (it completed already).
+  bool cancel(std::uint64_t serial);
+
+  // Completes every operation with `ec`, drops queued messages: the client is being destroyed.
+  void abort_all(error_code ec);
+
+  // The filters the session will restore after a lost session.
+  std::size_t subscription_count() const noexcept { return subscriptions_.size(); }
+
+  void update_gauges();  // copies the current queue depths into the statistics
+
+ private:
+  struct outbox_item {
+    coromqtt::message message;
+    publish_op* op = nullptr;  // null for QoS 0 messages whose publisher already completed
+    std::size_t cost = 0;      // bytes counted against max_queued_bytes
+  };
+  enum class room { yes, window_full, buffer_full, queue_full };
+  struct registered_subscription {
+    coromqtt::subscription subscription;
+    std::optional<std::uint32_t> subscription_identifier;
+  };
+
+  // Input
+  error_code process_input(clock::time_point now);
+  error_code handle(const protocol::packet&, clock::time_point now, bool& consumed);
+  error_code handle_connack(const protocol::connack&, clock::time_point now);
+  error_code handle_publish(const protocol::publish&, bool& consumed);
+  error_code handle_puback(std::uint16_t id, reason_code, const protocol::ack_properties&);
+  error_code handle_pubrec(std::uint16_t id, reason_code, const protocol::ack_properties&);
+  error_code handle_pubrel(std::uint16_t id);
+  error_code handle_pubcomp(std::uint16_t id, reason_code, const protocol::ack_properties&);
+  error_code handle_suback(const protocol::suback&);
+  error_code handle_unsuback(const protocol::unsuback&);
+  error_code handle_disconnect(const protocol::disconnect&);
+  error_code violation(reason_code, error_code, std::string_view what = {});
+
+  // Output
+  template <class Packet>
+  error_code append(const Packet&);
+  error_code append_publish(const coromqtt::message&, std::uint16_t packet_id, bool dup);
+  void pump(clock::time_point now);
+  bool send_entry(std::uint16_t id, clock::time_point now);
+  bool take_tokens(const coromqtt::message&, clock::time_point now);
+  void resume_after_connack(bool session_present, clock::time_point now);
+
+  // Moves what may go from the queues to the pending bytes, then lets waiting publishers in, until neither moves.
+  void progress(clock::time_point now);
+
+  // Admission
+  error_code check_publish(const coromqtt::message&) const;
+  room room_for(const coromqtt::message&) const noexcept;
+  void admit(publish_op&, clock::time_point now);
+  void finish_publish(std::uint16_t id, error_code, publish_result);
+
+  std::uint16_t wire_quota() const noexcept;
+  static std::size_t queue_cost(const coromqtt::message&) noexcept;
+
+  const client_options& options_;
+  statistics_counters& stats_;
+  protocol::protocol_version version_;
+  session_state state_ = session_state::disconnected;
+  std::string client_id_;
+  bool clean_start_next_;
+  connack_info connack_;
+  connection_error last_error_;
+
+  // Input
+  byte_buffer read_buffer_;
+  std::size_t read_size_ = 0;  // bytes in read_buffer_ not yet processed
+  bool input_blocked_ = false;
+  ring_buffer<coromqtt::message> receive_queue_;
+  std::vector<std::uint16_t> incoming_qos2_;  // PUBREC sent, PUBREL awaited; sorted [MQTT-4.3.3-?]
+  std::vector<std::string> incoming_aliases_;  // index = alias - 1
+
+  // Output
+  byte_buffer pending_;
+  byte_buffer writing_;
+  ring_buffer<outbox_item> outbox_;
+  std::size_t outbox_bytes_ = 0;
+  op_queue<publish_op> admission_;  // waiting for room in the window or the queue
+  outgoing_table outgoing_;         // packet identifiers in use
+  std::size_t window_in_use_ = 0;   // QoS 1/2 publishes admitted and not completed
+  std::size_t quota_in_use_ = 0;    // QoS 1/2 publishes written on this connection and not acknowledged
+  std::unordered_map<std::string, std::uint16_t> outgoing_aliases_;
+  std::vector<const std::string*> alias_owner_;  // index = alias - 1
+  std::uint16_t next_alias_ = 1;
+  std::vector<protocol::user_property> property_scratch_;  // views for encoding user properties
+
+  keep_alive keep_alive_;
+  token_bucket message_rate_;
+  token_bucket byte_rate_;
+  clock::time_point throttled_until_{};
+
+  std::vector<registered_subscription> subscriptions_;
+};
+
+}  // namespace coromqtt::detail

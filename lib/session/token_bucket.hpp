@@ -21,7 +21,7 @@ class token_bucket {
   bool try_take(double amount, clock::time_point now) noexcept {
     if (!limited()) return true;
     refill(now);
-    if (tokens_ < std::min(amount, burst_)) return false;
+    if (tokens_ + tolerance < std::min(amount, burst_)) return false;
     tokens_ -= amount;
     return true;
   }
@@ -31,7 +31,7 @@ class token_bucket {
     if (!limited()) return now;
     refill(now);
     const double missing = std::min(amount, burst_) - tokens_;
-    if (missing <= 0) return now;
+    if (missing <= tolerance) return now;
     return now + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(missing / rate_));
   }
 
@@ -41,6 +41,9 @@ class token_bucket {
       tokens_ = std::min(burst_, tokens_ + std::chrono::duration<double>(now - last_).count() * rate_);
     last_ = std::max(last_, now);
   }
+
+  // Rounding in the refill arithmetic must not make a caller that waited until available_at() wait again.
+  static constexpr double tolerance = 1e-9;
 
   double rate_ = 0;  // tokens per second; 0 = unlimited
   double burst_ = 1;

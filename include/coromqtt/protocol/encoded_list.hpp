@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <iterator>
 #include <span>
+#include <type_traits>
 
 namespace coromqtt::protocol {
 
@@ -22,6 +23,11 @@ class encoded_list {
 
   encoded_list() = default;
   encoded_list(std::span<const Value> values) noexcept : borrowed_{values}, size_{values.size()} {}
+  // Borrows a contiguous container (std::array, std::vector, C array), which must outlive the list. Only
+  // lvalues: a temporary container would be gone before the list is read.
+  template <class Range>
+    requires std::is_lvalue_reference_v<Range> && std::is_convertible_v<Range, std::span<const Value>>
+  encoded_list(Range&& values) noexcept : encoded_list(std::span<const Value>(values)) {}
 
   // For the decoder: `bytes` holds `count` validated elements.
   static encoded_list from_wire(byte_view bytes, std::size_t count) noexcept {

@@ -23,7 +23,7 @@ enum class error {
   utf8_null_character,                  // U+0000 inside a UTF-8 string [MQTT-1.5.4-2]
   field_too_long,                       // a string or binary field over 65,535 bytes (encoding)
   // CONNECT / CONNACK [MQTT-3.1], [MQTT-3.2]
-  invalid_protocol_name,                // not "MQTT" (or "MQIsdp") [MQTT-3.1.2-1]
+  invalid_protocol_name,                // not "MQTT" [MQTT-3.1.2-1] (MQTT 3.1's "MQIsdp" is not supported)
   unsupported_protocol_version,         // protocol level other than 4 or 5 [MQTT-3.1.2-2]
   invalid_connect_flags,                // reserved flag set, will flags without a will, QoS 3 [MQTT-3.1.2-3]
   password_without_user_name,           // MQTT 3.1.1 forbids it [MQTT-3.1.2-22]
@@ -32,11 +32,14 @@ enum class error {
   invalid_qos,                          // QoS 3 [MQTT-3.3.1-4]
   dup_with_qos_0,                       // DUP set on a QoS 0 PUBLISH [MQTT-3.3.1-2]
   invalid_topic_name,                   // wildcards in a topic name, or empty without a topic alias
+  invalid_topic_alias,                  // Topic Alias 0 [MQTT-3.3.2-8] (the session adds: above the maximum)
   zero_packet_identifier,               // packet identifier 0 [MQTT-2.2.1-3]
   invalid_reason_code,                  // a reason code this packet may not carry
   // SUBSCRIBE / UNSUBSCRIBE [MQTT-3.8], [MQTT-3.10]
   invalid_topic_filter,                 // misplaced wildcard, bad shared subscription [MQTT-4.7.1]
-  invalid_subscription_options,         // reserved bits set, or retain handling 3 [MQTT-3.8.3-5]
+  invalid_subscription_options,         // reserved bits of the Subscription Options set [MQTT-3.8.3-5]
+  subscription_option_out_of_range,     // Maximum QoS 3 or Retain Handling 3 in the Subscription Options
+  no_local_on_shared_subscription,      // No Local set on a shared subscription [MQTT-3.8.3-4]
   empty_subscription_list,              // SUBSCRIBE without a filter [MQTT-3.8.3-2]
   empty_unsubscription_list,            // UNSUBSCRIBE without a filter [MQTT-3.10.3-2]
   // Properties [MQTT-2.2.2]

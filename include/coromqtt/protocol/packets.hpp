@@ -18,11 +18,11 @@
 namespace coromqtt::protocol {
 
 struct will {
-  std::string_view topic;
-  byte_view payload;
+  std::string_view topic{};
+  byte_view payload{};
   protocol::qos qos = qos::at_most_once;
   bool retain = false;
-  will_properties properties;
+  will_properties properties{};
   friend bool operator==(const will&, const will&) noexcept;
 };
 
@@ -30,11 +30,11 @@ struct connect {
   protocol_version version = protocol_version::v5;
   bool clean_start = true;  // "Clean Session" in 3.1.1
   std::uint16_t keep_alive = 60;  // seconds, 0 = off
-  std::string_view client_id;
-  std::optional<protocol::will> will;
-  std::optional<std::string_view> username;
-  std::optional<byte_view> password;
-  connect_properties properties;
+  std::string_view client_id{};
+  std::optional<protocol::will> will{};
+  std::optional<std::string_view> username{};
+  std::optional<byte_view> password{};
+  connect_properties properties{};
   friend bool operator==(const connect&, const connect&) noexcept;
 };
 
@@ -43,18 +43,18 @@ struct connack {
   // For 3.1.1 the return codes 0-5 are translated: 1 unsupported protocol version (0x84), 2 client identifier
   // not valid (0x85), 3 server unavailable (0x88), 4 bad user name or password (0x86), 5 not authorized (0x87).
   reason_code reason = reason_code::success;
-  connack_properties properties;
+  connack_properties properties{};
   friend bool operator==(const connack&, const connack&) noexcept = default;
 };
 
 struct publish {
-  std::string_view topic;  // may be empty in MQTT 5 when a topic alias is set
-  byte_view payload;
+  std::string_view topic{};  // may be empty in MQTT 5 when a topic alias is set
+  byte_view payload{};
   protocol::qos qos = qos::at_most_once;
   bool retain = false;
   bool dup = false;
   std::uint16_t packet_id = 0;  // only for QoS 1 and 2
-  publish_properties properties;
+  publish_properties properties{};
   friend bool operator==(const publish&, const publish&) noexcept;
 };
 
@@ -65,7 +65,7 @@ struct publish_response {
   static constexpr packet_type type = Type;
   std::uint16_t packet_id = 0;
   reason_code reason = reason_code::success;
-  ack_properties properties;
+  ack_properties properties{};
   friend bool operator==(const publish_response&, const publish_response&) noexcept = default;
 };
 using puback = publish_response<packet_type::puback>;
@@ -89,8 +89,8 @@ struct subscribe_options {
 };
 
 struct subscription {
-  std::string_view filter;
-  subscribe_options options;
+  std::string_view filter{};
+  subscribe_options options{};
   friend bool operator==(const subscription&, const subscription&) = default;
 };
 
@@ -124,29 +124,29 @@ using reason_code_list = encoded_list<reason_code, detail::reason_code_layout>;
 
 struct subscribe {
   std::uint16_t packet_id = 0;
-  subscription_list subscriptions;  // at least one [MQTT-3.8.3-2]
-  subscribe_properties properties;
+  subscription_list subscriptions{};  // at least one [MQTT-3.8.3-2]
+  subscribe_properties properties{};
   friend bool operator==(const subscribe&, const subscribe&) noexcept = default;
 };
 
 struct suback {
   std::uint16_t packet_id = 0;
-  reason_code_list reasons;  // one per filter, in order
-  ack_properties properties;
+  reason_code_list reasons{};  // one per filter, in order
+  ack_properties properties{};
   friend bool operator==(const suback&, const suback&) noexcept = default;
 };
 
 struct unsubscribe {
   std::uint16_t packet_id = 0;
-  topic_filter_list filters;  // at least one [MQTT-3.10.3-2]
-  unsubscribe_properties properties;
+  topic_filter_list filters{};  // at least one [MQTT-3.10.3-2]
+  unsubscribe_properties properties{};
   friend bool operator==(const unsubscribe&, const unsubscribe&) noexcept = default;
 };
 
 struct unsuback {
   std::uint16_t packet_id = 0;
-  reason_code_list reasons;  // MQTT 5 only: one per filter; empty in 3.1.1
-  ack_properties properties;
+  reason_code_list reasons{};  // MQTT 5 only: one per filter; empty in 3.1.1
+  ack_properties properties{};
   friend bool operator==(const unsuback&, const unsuback&) noexcept = default;
 };
 
@@ -160,13 +160,13 @@ struct pingresp {
 struct disconnect {
   // 3.1.1 DISCONNECT has no variable header; MQTT 5 omits it too for 0x00 without properties [MQTT-3.14.2.1].
   reason_code reason = reason_code::success;
-  disconnect_properties properties;
+  disconnect_properties properties{};
   friend bool operator==(const disconnect&, const disconnect&) noexcept = default;
 };
 
 struct auth {  // MQTT 5 only
   reason_code reason = reason_code::success;
-  auth_properties properties;
+  auth_properties properties{};
   friend bool operator==(const auth&, const auth&) noexcept = default;
 };
 

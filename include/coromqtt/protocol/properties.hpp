@@ -49,8 +49,8 @@ enum class property_id : std::uint8_t {
 std::string_view to_string(property_id) noexcept;
 
 struct user_property {
-  std::string_view name;
-  std::string_view value;
+  std::string_view name{};
+  std::string_view value{};
   friend bool operator==(const user_property&, const user_property&) = default;
 };
 
@@ -84,93 +84,93 @@ using subscription_identifier_list = encoded_list<std::uint32_t, detail::subscri
 // Byte properties with a yes/no meaning are bool here; the decoder rejects values other than 0 and 1.
 
 struct publish_properties {  // PUBLISH and the will [MQTT-3.3.2.3]
-  std::optional<std::uint8_t> payload_format_indicator;  // 0 unspecified bytes, 1 UTF-8
-  std::optional<std::uint32_t> message_expiry_interval;  // seconds
-  std::optional<std::uint16_t> topic_alias;              // PUBLISH only, never 0
-  std::optional<std::string_view> response_topic;
-  std::optional<byte_view> correlation_data;
-  user_property_list user_properties;
-  subscription_identifier_list subscription_identifiers;  // server to client only, each 1..268,435,455
-  std::optional<std::string_view> content_type;
+  std::optional<std::uint8_t> payload_format_indicator{};  // 0 unspecified bytes, 1 UTF-8
+  std::optional<std::uint32_t> message_expiry_interval{};  // seconds
+  std::optional<std::uint16_t> topic_alias{};              // PUBLISH only, never 0
+  std::optional<std::string_view> response_topic{};
+  std::optional<byte_view> correlation_data{};
+  user_property_list user_properties{};
+  subscription_identifier_list subscription_identifiers{};  // server to client only, each 1..268,435,455
+  std::optional<std::string_view> content_type{};
   friend bool operator==(const publish_properties&, const publish_properties&) noexcept;
 };
 
 struct will_properties {  // [MQTT-3.1.3.2]
-  std::optional<std::uint32_t> will_delay_interval;
-  std::optional<std::uint8_t> payload_format_indicator;
-  std::optional<std::uint32_t> message_expiry_interval;
-  std::optional<std::string_view> content_type;
-  std::optional<std::string_view> response_topic;
-  std::optional<byte_view> correlation_data;
-  user_property_list user_properties;
+  std::optional<std::uint32_t> will_delay_interval{};
+  std::optional<std::uint8_t> payload_format_indicator{};
+  std::optional<std::uint32_t> message_expiry_interval{};
+  std::optional<std::string_view> content_type{};
+  std::optional<std::string_view> response_topic{};
+  std::optional<byte_view> correlation_data{};
+  user_property_list user_properties{};
   friend bool operator==(const will_properties&, const will_properties&) noexcept;
 };
 
 struct connect_properties {  // [MQTT-3.1.2.11]
-  std::optional<std::uint32_t> session_expiry_interval;
-  std::optional<std::uint16_t> receive_maximum;  // never 0
-  std::optional<std::uint32_t> maximum_packet_size;  // never 0
-  std::optional<std::uint16_t> topic_alias_maximum;
-  std::optional<bool> request_response_information;
-  std::optional<bool> request_problem_information;
-  user_property_list user_properties;
-  std::optional<std::string_view> authentication_method;
-  std::optional<byte_view> authentication_data;
+  std::optional<std::uint32_t> session_expiry_interval{};
+  std::optional<std::uint16_t> receive_maximum{};  // never 0
+  std::optional<std::uint32_t> maximum_packet_size{};  // never 0
+  std::optional<std::uint16_t> topic_alias_maximum{};
+  std::optional<bool> request_response_information{};
+  std::optional<bool> request_problem_information{};
+  user_property_list user_properties{};
+  std::optional<std::string_view> authentication_method{};
+  std::optional<byte_view> authentication_data{};
   friend bool operator==(const connect_properties&, const connect_properties&) noexcept;
 };
 
 struct connack_properties {  // [MQTT-3.2.2.3]
-  std::optional<std::uint32_t> session_expiry_interval;
-  std::optional<std::uint16_t> receive_maximum;  // never 0
-  std::optional<std::uint8_t> maximum_qos;       // 0 or 1 when present
-  std::optional<bool> retain_available;
-  std::optional<std::uint32_t> maximum_packet_size;  // never 0
-  std::optional<std::string_view> assigned_client_identifier;
-  std::optional<std::uint16_t> topic_alias_maximum;
-  std::optional<std::string_view> reason_string;
-  user_property_list user_properties;
-  std::optional<bool> wildcard_subscription_available;
-  std::optional<bool> subscription_identifier_available;
-  std::optional<bool> shared_subscription_available;
-  std::optional<std::uint16_t> server_keep_alive;
-  std::optional<std::string_view> response_information;
-  std::optional<std::string_view> server_reference;
-  std::optional<std::string_view> authentication_method;
-  std::optional<byte_view> authentication_data;
+  std::optional<std::uint32_t> session_expiry_interval{};
+  std::optional<std::uint16_t> receive_maximum{};  // never 0
+  std::optional<std::uint8_t> maximum_qos{};       // 0 or 1 when present
+  std::optional<bool> retain_available{};
+  std::optional<std::uint32_t> maximum_packet_size{};  // never 0
+  std::optional<std::string_view> assigned_client_identifier{};
+  std::optional<std::uint16_t> topic_alias_maximum{};
+  std::optional<std::string_view> reason_string{};
+  user_property_list user_properties{};
+  std::optional<bool> wildcard_subscription_available{};
+  std::optional<bool> subscription_identifier_available{};
+  std::optional<bool> shared_subscription_available{};
+  std::optional<std::uint16_t> server_keep_alive{};
+  std::optional<std::string_view> response_information{};
+  std::optional<std::string_view> server_reference{};
+  std::optional<std::string_view> authentication_method{};
+  std::optional<byte_view> authentication_data{};
   friend bool operator==(const connack_properties&, const connack_properties&) noexcept;
 };
 
 // PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK [MQTT-3.4.2.2] ...
 struct ack_properties {
-  std::optional<std::string_view> reason_string;
-  user_property_list user_properties;
+  std::optional<std::string_view> reason_string{};
+  user_property_list user_properties{};
   friend bool operator==(const ack_properties&, const ack_properties&) noexcept;
 };
 
 struct subscribe_properties {  // [MQTT-3.8.2.1]
-  std::optional<std::uint32_t> subscription_identifier;  // 1..268,435,455
-  user_property_list user_properties;
+  std::optional<std::uint32_t> subscription_identifier{};  // 1..268,435,455
+  user_property_list user_properties{};
   friend bool operator==(const subscribe_properties&, const subscribe_properties&) noexcept;
 };
 
 struct unsubscribe_properties {  // [MQTT-3.10.2.1]
-  user_property_list user_properties;
+  user_property_list user_properties{};
   friend bool operator==(const unsubscribe_properties&, const unsubscribe_properties&) noexcept;
 };
 
 struct disconnect_properties {  // [MQTT-3.14.2.2]
-  std::optional<std::uint32_t> session_expiry_interval;
-  std::optional<std::string_view> reason_string;
-  user_property_list user_properties;
-  std::optional<std::string_view> server_reference;
+  std::optional<std::uint32_t> session_expiry_interval{};
+  std::optional<std::string_view> reason_string{};
+  user_property_list user_properties{};
+  std::optional<std::string_view> server_reference{};
   friend bool operator==(const disconnect_properties&, const disconnect_properties&) noexcept;
 };
 
 struct auth_properties {  // [MQTT-3.15.2.2]
-  std::optional<std::string_view> authentication_method;
-  std::optional<byte_view> authentication_data;
-  std::optional<std::string_view> reason_string;
-  user_property_list user_properties;
+  std::optional<std::string_view> authentication_method{};
+  std::optional<byte_view> authentication_data{};
+  std::optional<std::string_view> reason_string{};
+  user_property_list user_properties{};
   friend bool operator==(const auth_properties&, const auth_properties&) noexcept;
 };
 

@@ -1,0 +1,215 @@
+// The primitive data types of the MQTT wire format [MQTT-1.5]: a bounds-checked reader over received bytes,
+// and two sinks with one interface for encoding, one that counts bytes and one that writes them. Encoders are
+// written once against the sink interface and run twice (measure, then write), so encoded_size() and the
+// bytes encode() writes cannot disagree.
+#pragma once
+
+#include <coromqtt/protocol/error.hpp>
+#include <coromqtt/protocol/types.hpp>
+#include <coromqtt/protocol/utf8.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+#include <system_error>
+
+namespace coromqtt::protocol::detail {
+
+// Largest UTF-8 string or binary field: a two-byte length prefix [MQTT-1.5.4], [MQTT-1.5.6].
+inline constexpr std::size_t max_field_length = 65'535;
+
+constexpr std::size_t variable_byte_integer_size(std::uint32_t value) noexcept {
+  return value < 128 ? 1 : value < 16'384 ? 2 : value < 2'097'152 ? 3 : 4;
+}
+
+struct variable_byte_integer_result {
+  enum class status { complete, need_more, malformed } state = status::need_more;
+  std::uint32_t value = 0;
+  std::size_t size = 0;  // bytes consumed when complete
+};
+
+// Decodes a Variable Byte Integer at the start of [at, end). At most four bytes, and only the minimal
+// encoding [MQTT-1.5.5-1]: a last byte of 0 after a continuation byte would encode the same value in fewer bytes.
+inline variable_byte_integer_result read_variable_byte_integer(const std::uint8_t* at,
+                                                                const std::uint8_t* end) noexcept {
+  using status = variable_byte_integer_result::status;
+  std::uint32_t value = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    if (at + i == end) return {status::need_more, 0, 0};
+    const std::uint8_t byte = at[i];
+    value |= std::uint32_t{byte & 0x7Fu} << (7 * i);
+    if ((byte & 0x80) == 0) {
+      if (i > 0 && byte == 0) return {status::malformed, 0, 0};
+      return {status::complete, value, i + 1};
+    }
+  }
+  return {status::malformed, 0, 0};  // a fifth byte would be needed
+}
+
+// Reads fields front to back. The first failure sticks: later reads return empty values and leave the
+// error unchanged, so a decoder reads a group of fields and checks once.
+class wire_reader {
+ public:
+  explicit wire_reader(byte_view bytes) noexcept : at_{bytes.data()}, end_{bytes.data() + bytes.size()} {}
+
+  bool ok() const noexcept { return !error_; }
+  std::error_code error() const noexcept { return error_; }
+  std::size_t remaining() const noexcept { return static_cast<std::size_t>(end_ - at_); }
+  bool at_end() const noexcept { return at_ == end_; }
+  const std::uint8_t* position() const noexcept { return at_; }
+
+  void fail(std::error_code ec) noexcept {
+    if (!error_) error_ = ec;
+    at_ = end_;
+  }
+
+  std::uint8_t byte() noexcept {
+    if (!take(1)) return 0;
+    return at_[-1];
+  }
+  std::uint16_t two_byte_integer() noexcept {
+    if (!take(2)) return 0;
+    return static_cast<std::uint16_t>(at_[-2] << 8 | at_[-1]);
+  }
+  std::uint32_t four_byte_integer() noexcept {
+    if (!take(4)) return 0;
+    return std::uint32_t{at_[-4]} << 24 | std::uint32_t{at_[-3]} << 16 | std::uint32_t{at_[-2]} << 8 | at_[-1];
+  }
+  std::uint32_t variable_byte_integer() noexcept {
+    if (error_) return 0;
+    const auto result = read_variable_byte_integer(at_, end_);
+    using status = variable_byte_integer_result::status;
+    if (result.state == status::need_more) {
+      fail(error::truncated_field);
+      return 0;
+    }
+    if (result.state == status::malformed) {
+      fail(error::malformed_variable_byte_integer);
+      return 0;
+    }
+    at_ += result.size;
+    return result.value;
+  }
+  // Binary Data [MQTT-1.5.6]: two-byte length, then the bytes.
+  byte_view binary_data() noexcept {
+    const std::size_t length = two_byte_integer();
+    return bytes(length);
+  }
+  // UTF-8 Encoded String [MQTT-1.5.4], validated.
+  std::string_view utf8_string() noexcept {
+    const byte_view raw = binary_data();
+    const std::string_view text{reinterpret_cast<const char*>(raw.data()), raw.size()};
+    if (!error_)
+      if (auto ec = validate_utf8(text)) fail(ec);
+    return text;
+  }
+  byte_view bytes(std::size_t count) noexcept {
+    if (!take(count)) return {};
+    return {at_ - count, count};
+  }
+  byte_view rest() noexcept { return bytes(remaining()); }
+
+ private:
+  bool take(std::size_t count) noexcept {
+    if (error_) return false;
+    if (remaining() < count) {
+      fail(error::truncated_field);
+      return false;
+    }
+    at_ += count;
+    return true;
+  }
+
+  const std::uint8_t* at_;
+  const std::uint8_t* end_;
+  std::error_code error_{};
+};
+
+// Counts what a writer would write; records the first field that cannot be encoded.
+class size_counter {
+ public:
+  static constexpr bool measuring = true;
+
+  std::size_t size() const noexcept { return size_; }
+  std::error_code error() const noexcept { return error_; }
+  void fail(protocol::error e) noexcept {
+    if (!error_) error_ = e;
+  }
+
+  void byte(std::uint8_t) noexcept { size_ += 1; }
+  void two_byte_integer(std::uint16_t) noexcept { size_ += 2; }
+  void four_byte_integer(std::uint32_t) noexcept { size_ += 4; }
+  void variable_byte_integer(std::uint32_t value) noexcept {
+    if (value > max_variable_byte_integer) fail(error::packet_too_large);
+    size_ += variable_byte_integer_size(value);
+  }
+  void binary_data(byte_view data) noexcept { counted_field(data.size()); }
+  void utf8_string(std::string_view text) noexcept { counted_field(text.size()); }
+  void bytes(byte_view data) noexcept { size_ += data.size(); }
+
+ private:
+  void counted_field(std::size_t length) noexcept {
+    if (length > max_field_length) fail(error::field_too_long);
+    size_ += 2 + length;
+  }
+
+  std::size_t size_ = 0;
+  std::error_code error_{};
+};
+
+// Writes into storage that a size_counter run has already shown to be large enough: no checks here.
+class byte_writer {
+ public:
+  static constexpr bool measuring = false;
+
+  explicit byte_writer(std::uint8_t* out) noexcept : at_{out} {}
+  std::uint8_t* position() const noexcept { return at_; }
+  void fail(protocol::error) noexcept {}
+
+  void byte(std::uint8_t value) noexcept { *at_++ = value; }
+  void two_byte_integer(std::uint16_t value) noexcept {
+    at_[0] = static_cast<std::uint8_t>(value >> 8);
+    at_[1] = static_cast<std::uint8_t>(value);
+    at_ += 2;
+  }
+  void four_byte_integer(std::uint32_t value) noexcept {
+    at_[0] = static_cast<std::uint8_t>(value >> 24);
+    at_[1] = static_cast<std::uint8_t>(value >> 16);
+    at_[2] = static_cast<std::uint8_t>(value >> 8);
+    at_[3] = static_cast<std::uint8_t>(value);
+    at_ += 4;
+  }
+  void variable_byte_integer(std::uint32_t value) noexcept {
+    do {
+      std::uint8_t digit = value & 0x7F;
+      value >>= 7;
+      if (value != 0) digit |= 0x80;
+      *at_++ = digit;
+    } while (value != 0);
+  }
+  void binary_data(byte_view data) noexcept {
+    two_byte_integer(static_cast<std::uint16_t>(data.size()));
+    bytes(data);
+  }
+  void utf8_string(std::string_view text) noexcept {
+    binary_data({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
+  }
+  void bytes(byte_view data) noexcept {
+    // memcpy with a null source is undefined even for zero bytes, and an empty view may hold one.
+    if (!data.empty()) std::memcpy(at_, data.data(), data.size());
+    at_ += data.size();
+  }
+
+ private:
+  std::uint8_t* at_;
+};
+
+inline byte_view as_bytes(std::string_view text) noexcept {
+  return {reinterpret_cast<const std::uint8_t*>(text.data()), text.size()};
+}
+inline std::string_view as_text(byte_view bytes) noexcept {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+}  // namespace coromqtt::protocol::detail

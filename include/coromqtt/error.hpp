@@ -48,6 +48,7 @@ enum class error {
   packet_identifiers_exhausted, // all 65,535 packet identifiers are in use
   invalid_argument,             // e.g. an invalid topic name or filter (the codec error says which rule)
   authentication_failed,        // enhanced authentication did not succeed
+  tls_configuration_failed,     // a CA, certificate or key file could not be loaded (or the key's password is wrong)
 };
 
 const boost::system::error_category& error_category() noexcept;

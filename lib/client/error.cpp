@@ -39,6 +39,8 @@ class category final : public boost::system::error_category {
       case error::packet_identifiers_exhausted: return "all packet identifiers are in use";
       case error::invalid_argument: return "invalid argument";
       case error::authentication_failed: return "authentication failed";
+      case error::tls_configuration_failed:
+        return "TLS: a CA, certificate or key file could not be loaded, or the key's password is wrong";
     }
     return "unknown coromqtt error";
   }

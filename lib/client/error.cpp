@@ -41,6 +41,8 @@ class category final : public boost::system::error_category {
       case error::authentication_failed: return "authentication failed";
       case error::rejected_by_broker: return "the broker rejected the request";
       case error::subscription_refused: return "the broker refused a subscription";
+      case error::tls_configuration_failed:
+        return "TLS: a CA, certificate or key file could not be loaded, or the key's password is wrong";
     }
     return "unknown coromqtt error";
   }

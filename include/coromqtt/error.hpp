@@ -48,12 +48,9 @@ enum class error {
   packet_identifiers_exhausted, // all 65,535 packet identifiers are in use
   invalid_argument,             // e.g. an invalid topic name or filter (the codec error says which rule)
   authentication_failed,        // enhanced authentication did not succeed
-<<<<<<< HEAD
   rejected_by_broker,           // the broker answered with an error reason code (reported beside this)
   subscription_refused,         // the broker refused at least one filter of a SUBSCRIBE (codes per filter)
-=======
   tls_configuration_failed,     // a CA, certificate or key file could not be loaded (or the key's password is wrong)
->>>>>>> transport
 };
 
 const boost::system::error_category& error_category() noexcept;

@@ -3,22 +3,14 @@
 
 #include <coromqtt/protocol/error.hpp>
 
+#include <boost/asio/error.hpp>
+
 #include <algorithm>
 #include <random>
 #include <set>
 
 using namespace coromqtt;
 using namespace coromqtt::test;
-
-namespace {
-
-std::vector<std::uint16_t> ids_of(const std::vector<written_packet>& packets) {
-  std::vector<std::uint16_t> ids;
-  for (const auto& w : packets) ids.push_back(w.as<proto::publish>().packet_id);
-  return ids;
-}
-
-}  // namespace
 
 TEST_CASE("CONNECT carries the options [MQTT-3.1.2]", "[session][connect]") {
   client_options o;
@@ -334,8 +326,9 @@ TEST_CASE("a full receive queue stops input until the consumer makes room", "[se
   harness h{o};
   h.connect();
   std::vector<std::uint8_t> bytes;
+  const std::string payloads[] = {"0", "1", "2", "3"};
   for (int i = 0; i < 4; ++i) {
-    auto p = incoming_publish("t", qos::at_least_once, static_cast<std::uint16_t>(i + 1), std::to_string(i));
+    auto p = incoming_publish("t", qos::at_least_once, static_cast<std::uint16_t>(i + 1), payloads[i]);
     const auto sized = proto::encoded_size(proto::packet{p}, protocol_version::v5);
     const auto at = bytes.size();
     bytes.resize(at + sized.size);

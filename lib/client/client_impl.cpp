@@ -43,6 +43,7 @@ event make_event(event_kind kind, const endpoint& where, unsigned attempt, error
 }
 
 // Inside one of the connection's coroutines: whether the parallel group asked it to stop.
+// Note: g++ 12 miscompiles `if (co_await x)` when a branch awaits too; callers await into a variable first.
 asio::awaitable<bool> cancelled() {
   auto state = co_await asio::this_coro::cancellation_state;
   co_return state.cancelled() != asio::cancellation_type::none;
@@ -335,7 +336,8 @@ asio::awaitable<error_code> client_impl::handshake(const endpoint& where, unsign
       if (ec) co_return;
     }
   };
-  if (co_await bounded(exchange(), options_.connack_timeout)) co_return make_error_code(error::connack_timeout);
+  const bool timed_out = co_await bounded(exchange(), options_.connack_timeout);
+  if (timed_out) co_return make_error_code(error::connack_timeout);
   if (ec == asio::error::eof) co_return make_error_code(error::connection_closed);
   co_return ec;
 }
@@ -363,7 +365,7 @@ asio::awaitable<void> client_impl::reader() {
       input_signal_.expires_at(clock::time_point::max());
       co_await input_signal_.async_wait(use_tuple);
       reader_waiting_ = false;
-      if (co_await cancelled()) co_return;
+      if (const bool stop = co_await cancelled(); stop) co_return;
       if (auto ec = session_.resume_input(now())) {
         after_session_activity();
         fail_connection(ec);
@@ -397,7 +399,7 @@ asio::awaitable<void> client_impl::writer() {
       writer_signal_.expires_at(clock::time_point::max());
       co_await writer_signal_.async_wait(use_tuple);
       writer_waiting_ = false;
-      if (co_await cancelled()) co_return;
+      if (const bool stop = co_await cancelled(); stop) co_return;
       continue;
     }
     const auto bytes = session_.prepare_write();
@@ -418,7 +420,7 @@ asio::awaitable<void> client_impl::watchdog() {
     watchdog_deadline_ = session_.next_timer();
     watchdog_timer_.expires_at(watchdog_deadline_);
     co_await watchdog_timer_.async_wait(use_tuple);  // also woken early when the deadline moves closer
-    if (co_await cancelled()) co_return;
+    if (const bool stop = co_await cancelled(); stop) co_return;
     if (auto ec = session_.on_timer(now())) {
       fail_connection(ec);
       co_return;

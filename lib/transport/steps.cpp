@@ -98,7 +98,8 @@ asio::awaitable<error_code> connect_to_first_answering(tcp::socket& socket, cons
       auto [connect_ec] = co_await socket.async_connect(address, use_nothrow_awaitable);
       if (!connect_ec) co_return connect_ec;
       last_error = connect_ec;
-      if (co_await is_cancelled()) co_return asio::error::operation_aborted;
+      const bool cancelled = co_await is_cancelled();
+      if (cancelled) co_return asio::error::operation_aborted;
     }
     if (!diagnostic.empty()) diagnostic += "; ";
     diagnostic += "connecting to " + host_and_port(address.address().to_string(), address.port()) +

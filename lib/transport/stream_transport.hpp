@@ -35,7 +35,8 @@ class stream_transport final : public transport {
 
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec) override {
     std::size_t bytes_read = 0;
-    if (co_await is_cancelled()) {
+    const bool cancelled = co_await is_cancelled();
+    if (cancelled) {
       ec = asio::error::operation_aborted;
     } else {
       ec = co_await ops::read_some(stream_, buffer, bytes_read);
@@ -44,7 +45,9 @@ class stream_transport final : public transport {
   }
 
   asio::awaitable<void> write(asio::const_buffer buffer, error_code& ec) override {
-    if (co_await is_cancelled()) {
+    // g++ 12 miscompiles a co_await in an if condition followed by one in a branch: await into a local first.
+    const bool cancelled = co_await is_cancelled();
+    if (cancelled) {
       ec = asio::error::operation_aborted;
     } else {
       ec = co_await ops::write(stream_, buffer);
@@ -53,7 +56,8 @@ class stream_transport final : public transport {
 
   asio::awaitable<void> shutdown() override {
     using namespace asio::experimental::awaitable_operators;
-    if (!co_await is_cancelled()) {
+    const bool cancelled = co_await is_cancelled();
+    if (!cancelled) {
       asio::steady_timer deadline(co_await asio::this_coro::executor, close_timeout_);
       auto closing = ops::graceful_close(stream_);
       auto deadline_passed = deadline.async_wait(use_nothrow_awaitable);

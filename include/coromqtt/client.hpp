@@ -109,6 +109,12 @@ class client {
   // start() or reconnect(); destroy the client to abandon them.
   void stop();
 
+  // MQTT 5 enhanced authentication: starts a re-authentication with options().authenticator on the live
+  // connection (AUTH 0x19) [MQTT-4.12.1]. Success is reported by an event_kind::reauthenticated event; a refusal
+  // comes as the broker's DISCONNECT (event_kind::disconnected with its reason code). Without a connection or an
+  // authenticator, nothing happens.
+  void reauthenticate();
+
   // Counters, readable from any thread at any time.
   coromqtt::statistics statistics() const noexcept;
 

@@ -37,6 +37,7 @@ enum class event_kind {
   disconnected,         // an established connection ended (error, reason)
   reconnect_scheduled,  // the next attempt will start after `delay`
   stopped,              // no more attempts: the policy gave up, or disconnect() was called (error says which)
+  reauthenticated,      // MQTT 5: the broker accepted a re-authentication (client::reauthenticate())
 };
 
 std::string_view to_string(event_kind) noexcept;

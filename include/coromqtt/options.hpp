@@ -1,6 +1,7 @@
 // Everything a client can be told, with the defaults it uses. Durations are std::chrono on steady_clock.
 #pragma once
 
+#include <coromqtt/authenticator.hpp>
 #include <coromqtt/credentials.hpp>
 #include <coromqtt/endpoint.hpp>
 #include <coromqtt/message.hpp>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -56,6 +58,9 @@ struct client_options {
   std::string client_id;
   // Called on every connection attempt (tokens expire). Empty: no user name, no password.
   credential_provider credentials;
+  // MQTT 5 enhanced authentication (challenge/response with AUTH packets); takes precedence over the
+  // authentication method and data of `credentials`. See authenticator.hpp and client::reauthenticate().
+  std::shared_ptr<coromqtt::authenticator> authenticator;
   std::optional<will_message> will;
 
   // --- Session ----------------------------------------------------------------------------------------------

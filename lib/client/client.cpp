@@ -59,6 +59,7 @@ const client_options& client::options() const noexcept { return impl_->options()
 void client::start() { impl_->start(); }
 void client::reconnect() { impl_->reconnect(); }
 void client::stop() { impl_->stop(); }
+void client::reauthenticate() { impl_->reauthenticate(); }
 
 coromqtt::statistics client::statistics() const noexcept { return impl_->counters().snapshot(); }
 

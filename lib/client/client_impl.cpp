@@ -201,6 +201,13 @@ void client_impl::destroy() {
   });
 }
 
+void client_impl::reauthenticate() {
+  asio::dispatch(strand_, [self = shared_from_this()] {
+    if (self->destroyed_ || !self->transport_) return;
+    if (!self->session_.reauthenticate()) self->after_session_activity();
+  });
+}
+
 void client_impl::abort_waiters(error_code ec) {
   while (auto* w = receive_waiters_.pop_front()) w->complete(ec, {});
   while (auto* w = event_waiters_.pop_front()) w->complete(ec, {});
@@ -450,7 +457,8 @@ asio::awaitable<void> client_impl::close_connection() {
     co_return;
   }
   const bool graceful = session_.state() == session_state::disconnecting && !publish_will_on_close_;
-  // A protocol violation by the broker: tell it why before closing (MQTT 5) [MQTT-4.13.1-1].
+  // A protocol violation by the broker: tell it why before closing (MQTT 5, section 4.13: DISCONNECT with the
+  // reason code, then close).
   const auto& why = session_.last_error();
   if (why.we_should_disconnect && session_.version() == protocol_version::v5 &&
       session_.state() == session_state::connected) {
@@ -478,6 +486,10 @@ void client_impl::wake_writer() {
 
 void client_impl::after_session_activity() {
   if (session_.has_output()) wake_writer();
+  if (session_.reauthentications() > reauthentications_seen_) {
+    reauthentications_seen_ = session_.reauthentications();
+    push_event(make_event(event_kind::reauthenticated));
+  }
   deliver_messages();
   check_flushed();
   if (session_.next_timer() < watchdog_deadline_) watchdog_timer_.cancel();  // re-arm earlier

@@ -107,6 +107,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void reconnect();
   void stop();
   void destroy();  // the client object is gone: abort everything
+  void reauthenticate();
 
   // On the strand: the fast paths of co_publish / co_receive, without a scheduler round trip.
   bool try_publish_now(const message& m, error_code& ec);
@@ -186,6 +187,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   op_queue<disconnect_waiter> disconnect_waiters_;
   ring_buffer<event> events_;
   std::size_t events_missed_ = 0;
+  unsigned reauthentications_seen_ = 0;  // to report re-authentications as events
 };
 
 }  // namespace coromqtt::detail

@@ -10,6 +10,7 @@ std::string_view to_string(event_kind kind) noexcept {
     case event_kind::disconnected: return "disconnected";
     case event_kind::reconnect_scheduled: return "reconnect scheduled";
     case event_kind::stopped: return "stopped";
+    case event_kind::reauthenticated: return "reauthenticated";
   }
   return "unknown event";
 }

@@ -132,8 +132,16 @@ void session::begin_connection(const credentials& creds, clock::time_point now) 
     if (options_.topic_alias_maximum) p.topic_alias_maximum = options_.topic_alias_maximum;
     if (!options_.request_problem_information) p.request_problem_information = false;
     p.user_properties = view_of(options_.connect_user_properties, property_scratch_);
-    if (creds.authentication_method) p.authentication_method = *creds.authentication_method;
-    if (creds.authentication_data) p.authentication_data = as_bytes(*creds.authentication_data);
+    reauthenticating_ = false;
+    if (options_.authenticator) {
+      auth_method_ = options_.authenticator->method();
+      auth_data_ = options_.authenticator->initial_data();
+      p.authentication_method = auth_method_;
+      if (auth_data_) p.authentication_data = as_bytes(*auth_data_);
+    } else {
+      if (creds.authentication_method) p.authentication_method = *creds.authentication_method;
+      if (creds.authentication_data) p.authentication_data = as_bytes(*creds.authentication_data);
+    }
   }
   // CONNECT is the only packet written before CONNACK [MQTT-3.1.0-1]. An oversized field is the user's error
   // and surfaces when the connection attempt fails.
@@ -259,6 +267,7 @@ error_code session::handle(const proto::packet& packet, clock::time_point now, b
   if (state_ == session_state::awaiting_connack) {
     if (const auto* connack = std::get_if<proto::connack>(&packet)) return handle_connack(*connack, now);
     if (const auto* d = std::get_if<proto::disconnect>(&packet)) return handle_disconnect(*d);
+    if (const auto* a = std::get_if<proto::auth>(&packet)) return handle_auth(*a);
     return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
                      "the broker sent a packet before CONNACK");
   }
@@ -281,12 +290,12 @@ error_code session::handle(const proto::packet& packet, clock::time_point now, b
     case proto::packet_type::unsuback: return handle_unsuback(std::get<proto::unsuback>(packet));
     case proto::packet_type::pingresp: return {};
     case proto::packet_type::disconnect: return handle_disconnect(std::get<proto::disconnect>(packet));
+    case proto::packet_type::auth: return handle_auth(std::get<proto::auth>(packet));
     case proto::packet_type::connack:
       return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
                        "a second CONNACK");
     default:
-      // CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ travel only from client to server; AUTH needs an
-      // authenticator, which this connection does not have.
+      // CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ travel only from client to server.
       return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
                        "a packet a broker must not send");
   }
@@ -307,6 +316,13 @@ error_code session::handle_connack(const proto::connack& c, clock::time_point no
                      "session present after a clean start");
 
   const auto& p = c.properties;
+  if (options_.authenticator && version_ == protocol_version::v5) {
+    if (p.authentication_method.value_or(auth_method_) != auth_method_)  // [MQTT-4.12.0-5]
+      return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
+                       "CONNACK with another authentication method");
+    const auto data = p.authentication_data.value_or(proto::byte_view{});
+    options_.authenticator->succeeded({reinterpret_cast<const char*>(data.data()), data.size()});
+  }
   auto& limits = connack_.limits;
   limits.receive_maximum = p.receive_maximum.value_or(65535);
   if (p.maximum_qos) limits.maximum_qos = static_cast<coromqtt::qos>(*p.maximum_qos);
@@ -402,7 +418,7 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
 
   std::string_view topic = p.topic;
   if (const auto alias = p.properties.topic_alias) {
-    if (*alias == 0 || *alias > options_.topic_alias_maximum)  // [MQTT-3.3.2-9], [MQTT-3.3.2-10]
+    if (*alias == 0 || *alias > options_.topic_alias_maximum)  // [MQTT-3.3.2-8], [MQTT-3.3.2-10]
       return violation(reason_code::topic_alias_invalid, make_error_code(error::protocol_violation),
                        "topic alias out of range");
     if (incoming_aliases_.size() < *alias) incoming_aliases_.resize(*alias);
@@ -417,7 +433,7 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
 
   stats_.messages_received.add();
   if (p.qos == qos::exactly_once && !duplicate_qos2) {
-    // [MQTT-3.3.4-8]: more QoS 2 in flight than we allowed.
+    // The broker broke our Receive Maximum [MQTT-3.3.4-9]; the standard's answer is DISCONNECT 0x93.
     if (version_ == protocol_version::v5 && incoming_qos2_.size() >= options_.receive_maximum)
       return violation(reason_code::receive_maximum_exceeded, make_error_code(error::protocol_violation),
                        "receive maximum exceeded");
@@ -568,6 +584,54 @@ error_code session::handle_disconnect(const proto::disconnect& d) {
   return last_error_.error;
 }
 
+error_code session::send_auth(reason_code reason, const std::optional<std::string>& data) {
+  auth_data_ = data;
+  proto::auth packet;
+  packet.reason = reason;
+  packet.properties.authentication_method = auth_method_;
+  if (auth_data_) packet.properties.authentication_data = as_bytes(*auth_data_);
+  return append(packet);
+}
+
+error_code session::handle_auth(const proto::auth& a) {
+  // AUTH only answers an exchange we started: during CONNECT with an authenticator, or a re-authentication
+  // [MQTT-4.12.0-2], [MQTT-4.12.1-1].
+  const bool expected = options_.authenticator && version_ == protocol_version::v5 &&
+                        (state_ == session_state::awaiting_connack || reauthenticating_);
+  if (!expected)
+    return violation(reason_code::protocol_error, make_error_code(error::protocol_violation), "unexpected AUTH");
+  if (a.properties.authentication_method.value_or("") != auth_method_)  // [MQTT-4.12.0-5]
+    return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
+                     "AUTH with another authentication method");
+  const auto data = a.properties.authentication_data.value_or(proto::byte_view{});
+  const std::string_view data_view{reinterpret_cast<const char*>(data.data()), data.size()};
+  if (a.reason == reason_code::continue_authentication) {
+    auto step = options_.authenticator->challenge(data_view);
+    if (step.abort) {
+      last_error_ = {make_error_code(error::authentication_failed), reason_code::not_authorized, {}, {}};
+      return last_error_.error;
+    }
+    return send_auth(reason_code::continue_authentication, step.data);
+  }
+  if (a.reason == reason_code::success && reauthenticating_) {
+    reauthenticating_ = false;
+    ++reauthentications_;
+    options_.authenticator->succeeded(data_view);
+    return {};
+  }
+  // 0x19 comes only from the client; success before CONNACK is CONNACK's job.
+  return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
+                   "AUTH with an unexpected reason code");
+}
+
+error_code session::reauthenticate() {
+  if (version_ != protocol_version::v5 || !options_.authenticator) return make_error_code(error::invalid_argument);
+  if (state_ != session_state::connected) return make_error_code(error::not_connected);
+  if (reauthenticating_) return {};  // one exchange at a time
+  reauthenticating_ = true;
+  return send_auth(reason_code::re_authenticate, options_.authenticator->initial_data());
+}
+
 coromqtt::message session::pop_message() {
   auto m = std::move(receive_queue_.front());
   receive_queue_.pop_front();
@@ -583,7 +647,7 @@ error_code session::append(const Packet& packet) {
   const auto sized = proto::encoded_size(packet, version_);
   if (sized.error) return sized.error;
   const auto limit = connack_.limits.maximum_packet_size;
-  if (limit && sized.size > limit) return make_error_code(error::packet_too_large);  // [MQTT-3.1.2-24]
+  if (limit && sized.size > limit) return make_error_code(error::packet_too_large);  // [MQTT-3.2.2-15]
   proto::encode(packet, version_, pending_.append(sized.size));
   return {};
 }
@@ -658,7 +722,7 @@ bool session::send_entry(std::uint16_t id, clock::time_point now) {
   switch (e.stage) {
     case awaiting::puback:
     case awaiting::pubrec: {
-      if (quota_in_use_ >= wire_quota()) return false;  // [MQTT-4.9.0-2]
+      if (quota_in_use_ >= wire_quota()) return false;  // [MQTT-3.3.4-7], [MQTT-4.9.0-2]
       if (pending_.size() >= options_.write_buffer_limit) return false;
       const auto& m = std::get<coromqtt::message>(e.request);
       if (!take_tokens(m, now)) return false;  // retransmissions are paced too

@@ -73,7 +73,7 @@ struct connection_error {
   std::string reason_string;                  // the broker's
   std::string server_reference;               // MQTT 5 Server Reference (0x9C / 0x9D)
   // The session detected the problem (a protocol violation by the broker): on MQTT 5 the client should tell
-  // the broker why with DISCONNECT(reason) before closing [MQTT-4.13.1-1].
+  // the broker why with DISCONNECT(reason) before closing (section 4.13).
   bool we_should_disconnect = false;
 };
 
@@ -116,6 +116,12 @@ class session {
   bool next_connect_is_clean() const noexcept { return clean_start_next_; }
   // Forget all session state (the next CONNECT starts clean): used when the user asks for a fresh session.
   void reset_session();
+
+  // MQTT 5 re-authentication [MQTT-4.12.1]: sends AUTH (0x19) with the authenticator's initial data; the
+  // exchange then runs as AUTH packets arrive. Errors: not connected, no authenticator, MQTT 3.1.1.
+  error_code reauthenticate();
+  // How many re-authentications the broker has accepted.
+  unsigned reauthentications() const noexcept { return reauthentications_; }
 
   // --- Input ------------------------------------------------------------------------------------------------
 
@@ -206,6 +212,8 @@ class session {
   error_code handle_suback(const protocol::suback&);
   error_code handle_unsuback(const protocol::unsuback&);
   error_code handle_disconnect(const protocol::disconnect&);
+  error_code handle_auth(const protocol::auth&);
+  error_code send_auth(reason_code, const std::optional<std::string>& data);
   error_code violation(reason_code, error_code, std::string_view what = {});
 
   // Output
@@ -243,7 +251,7 @@ class session {
   std::size_t read_size_ = 0;  // bytes in read_buffer_ not yet processed
   bool input_blocked_ = false;
   ring_buffer<coromqtt::message> receive_queue_;
-  std::vector<std::uint16_t> incoming_qos2_;  // PUBREC sent, PUBREL awaited; sorted [MQTT-4.3.3-?]
+  std::vector<std::uint16_t> incoming_qos2_;  // PUBREC sent, PUBREL awaited; sorted [MQTT-4.3.3-10]
   std::vector<std::string> incoming_aliases_;  // index = alias - 1
 
   // Output
@@ -266,6 +274,12 @@ class session {
   clock::time_point throttled_until_{};
 
   std::vector<registered_subscription> subscriptions_;
+
+  // Enhanced authentication: the method and data of the exchange in progress (they must outlive encoding).
+  std::string auth_method_;
+  std::optional<std::string> auth_data_;
+  bool reauthenticating_ = false;
+  unsigned reauthentications_ = 0;
 };
 
 }  // namespace coromqtt::detail

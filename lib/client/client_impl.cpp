@@ -242,6 +242,7 @@ asio::awaitable<void> client_impl::run() {
       if (!ec) {
         was_connected = true;
         failures_ = 0;
+        credentials_rejected_ = false;
         redirect_.reset();
         const auto info = make_connection_info();
         auto connected = make_event(event_kind::connected, &where, attempt);
@@ -295,6 +296,7 @@ asio::awaitable<void> client_impl::run() {
     }
 
     ++failures_;
+    credentials_rejected_ = ec == error::connection_refused && is_authentication_failure(reason);
     connection_failure failure{ec, reason, reason_string, failures_, was_connected, where.to_string()};
     reconnect_decision decision;
     try {
@@ -321,10 +323,21 @@ asio::awaitable<void> client_impl::run() {
 asio::awaitable<error_code> client_impl::handshake(const endpoint& where, unsigned attempt) {
   using namespace asio::experimental::awaitable_operators;
   credentials creds;
-  try {
-    if (options_.credentials) creds = options_.credentials(credential_request{attempt, where.to_string()});
-  } catch (...) {
-    co_return make_error_code(error::authentication_failed);  // the provider could not produce credentials
+  if (options_.credentials) {
+    credential_request request;
+    request.attempt = attempt;
+    request.previous_attempt_rejected_credentials = credentials_rejected_;
+    request.broker = where;
+    request.version = options_.version;
+    request.steady_now = clock::now();
+    request.system_now = std::chrono::system_clock::now();
+    try {
+      auto provided = options_.credentials(request);
+      if (!provided) co_return provided.error();  // the attempt fails with the provider's own error
+      creds = std::move(*provided);
+    } catch (...) {
+      co_return make_error_code(error::authentication_failed);  // a throwing provider must not end the client
+    }
   }
   session_.begin_connection(creds, now());
   if (auto ec = session_.last_error().error) co_return ec;

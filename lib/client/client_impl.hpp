@@ -168,6 +168,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   bool disconnect_requested_ = false;
   bool publish_will_on_close_ = false;  // MQTT 3.1.1 way of keeping the will: close without DISCONNECT
   unsigned failures_ = 0;           // consecutive failed attempts
+  bool credentials_rejected_ = false;  // the last attempt's CONNACK refused the credentials
   error_code connection_error_;     // what ended the current connection
   asio::steady_timer backoff_timer_;
 

@@ -23,6 +23,9 @@ struct bound_property {
   property_id id;
   Member Struct::*member;
 };
+// Spelled out for compilers without class template argument deduction for aggregates (clang before 17).
+template <class Struct, class Member>
+bound_property(property_id, Member Struct::*) -> bound_property<Struct, Member>;
 
 // Specialised below for each property struct: `fields` binds members to identifiers, `carried_by` names the
 // packets that use the struct.
@@ -191,11 +194,17 @@ consteval bool binding_matches_table() {
   bool ok = true;
   std::uint64_t bound = 0;
   for_each_field<Properties>([&]<class S, class M>(const bound_property<S, M>& field) {
-    const property_descriptor* descriptor = describe(static_cast<std::uint32_t>(field.id));
-    // A bool member is a yes/no byte: the table must restrict it to 0 and 1.
-    ok = ok && descriptor != nullptr && member_holds<M>(descriptor->type) &&
-         (descriptor->carried_by & packets) == packets &&
-         (!std::is_same_v<M, std::optional<bool>> || descriptor->rule == value_rule::zero_or_one);
+    // Searched by value rather than through describe(): pointer comparisons in constant evaluation trip
+    // GCC when the sanitizers instrument them.
+    bool described = false;
+    for (const property_descriptor& descriptor : table::properties) {
+      if (descriptor.id != field.id) continue;
+      described = true;
+      // A bool member is a yes/no byte: the table must restrict it to 0 and 1.
+      ok = ok && member_holds<M>(descriptor.type) && (descriptor.carried_by & packets) == packets &&
+           (!std::is_same_v<M, std::optional<bool>> || descriptor.rule == value_rule::zero_or_one);
+    }
+    ok = ok && described;
     bound |= std::uint64_t{1} << static_cast<unsigned>(field.id);
   });
   for (const auto& descriptor : table::properties) {

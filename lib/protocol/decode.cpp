@@ -128,7 +128,7 @@ void read_publish(wire_reader& in, std::uint8_t flags, protocol_version version,
   p.qos = static_cast<qos>((flags >> 1) & 0x03);
   p.retain = flags & 0x01;
   p.topic = in.utf8_string();  // [MQTT-3.3.2-1]
-  if (in.ok() && p.topic.find_first_of("+#") != std::string_view::npos)
+  if (in.ok() && detail::has_wildcard(p.topic))
     return in.fail(error::invalid_topic_name);  // [MQTT-3.3.2-2]
   if (p.qos != qos::at_most_once) read_packet_identifier(in, p.packet_id);  // [MQTT-2.2.1-2]
   if (is_v5(version)) detail::read_properties(in, detail::bit(packet_type::publish), p.properties);

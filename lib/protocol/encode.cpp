@@ -315,6 +315,7 @@ std::uint8_t first_byte(const auth&) noexcept { return first_byte(packet_type::a
 struct measurement {
   std::size_t remaining_length = 0;
   encoded_size_result total{};
+  detail::property_block_sizes property_blocks{};
 };
 
 template <class Packet>
@@ -324,7 +325,7 @@ measurement measure(const Packet& p, protocol_version version) noexcept {
     m.total.error = ec;
     return m;
   }
-  size_counter body;
+  size_counter body{&m.property_blocks};
   put_body(body, p, version);
   if (body.error()) {
     m.total.error = body.error();
@@ -341,7 +342,7 @@ template <class Packet>
 std::size_t write(const Packet& p, protocol_version version, std::span<std::uint8_t> out) noexcept {
   const measurement m = measure(p, version);
   if (m.total.error || out.size() < m.total.size) return 0;
-  byte_writer writer{out.data()};
+  byte_writer writer{out.data(), &m.property_blocks};
   writer.byte(first_byte(p));
   writer.variable_byte_integer(static_cast<std::uint32_t>(m.remaining_length));
   put_body(writer, p, version);

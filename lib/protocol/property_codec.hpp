@@ -348,6 +348,8 @@ void put_number(Sink& out, const property_descriptor& descriptor, std::uint32_t 
 template <class Sink, class Member>
 void put_property(Sink& out, const property_descriptor& descriptor, const Member& member) noexcept {
   const auto id = static_cast<std::uint8_t>(descriptor.id);
+  if constexpr (std::is_same_v<Member, user_property_list> || std::is_same_v<Member, subscription_identifier_list>)
+    if (member.empty()) return;
   if constexpr (std::is_same_v<Member, user_property_list>) {
     for (const user_property property : member) {
       out.byte(id);
@@ -381,10 +383,24 @@ void put_property_fields(Sink& out, const Properties& properties) noexcept {
 // [MQTT-2.2.2-1].
 template <class Sink, class Properties>
 void put_properties(Sink& out, const Properties& properties) noexcept {
-  size_counter block;
-  put_property_fields(block, properties);
-  out.variable_byte_integer(static_cast<std::uint32_t>(std::min<std::size_t>(block.size(), UINT32_MAX)));
-  put_property_fields(out, properties);
+  if constexpr (Sink::measuring) {
+    size_counter block;
+    put_property_fields(block, properties);
+    const auto length = static_cast<std::uint32_t>(std::min<std::size_t>(block.size(), UINT32_MAX));
+    out.record_property_block(length);
+    out.variable_byte_integer(length);
+    out.add(block);
+  } else {
+    // Measured when the packet was: the writer only writes.
+    std::optional<std::uint32_t> length = out.next_property_block();
+    if (!length) {
+      size_counter block;
+      put_property_fields(block, properties);
+      length = static_cast<std::uint32_t>(block.size());
+    }
+    out.variable_byte_integer(*length);
+    put_property_fields(out, properties);
+  }
 }
 
 template <class Properties>

@@ -3,8 +3,12 @@
 #include <coromqtt/protocol/topic.hpp>
 #include <coromqtt/protocol/utf8.hpp>
 
+#include "wire.hpp"
+
 namespace coromqtt::protocol {
 namespace {
+
+using detail::has_wildcard;
 
 constexpr std::size_t max_topic_length = 65'535;  // [MQTT-4.7.3-3]
 constexpr std::string_view shared_prefix = "$share/";
@@ -28,8 +32,6 @@ class level_cursor {
   std::string_view rest_;
   bool done_ = false;
 };
-
-bool has_wildcard(std::string_view text) noexcept { return text.find_first_of("+#") != std::string_view::npos; }
 
 // The wildcard rules of a filter, shared-subscription prefix already removed.
 bool valid_filter_levels(std::string_view filter) noexcept {

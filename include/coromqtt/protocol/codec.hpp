@@ -58,7 +58,9 @@ struct decode_result {
   frame_status status = frame_status::need_more;
   std::size_t size = 0;    // complete: bytes the packet occupies; need_more: total needed if known, else 0
   std::error_code error{};
-  protocol::packet packet{};  // valid when status == complete
+  // Valid when status == complete. Starts as the empty PINGREQ rather than the variant's default (a CONNECT,
+  // 400 bytes to clear on every call).
+  protocol::packet packet{std::in_place_type<pingreq>};
 };
 
 // Decodes the packet at the start of `input`. `version` is the protocol version of the connection; a CONNECT

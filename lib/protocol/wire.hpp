@@ -101,8 +101,8 @@ class wire_reader {
   std::string_view utf8_string() noexcept {
     const byte_view raw = binary_data();
     const std::string_view text{reinterpret_cast<const char*>(raw.data()), raw.size()};
-    if (!error_)
-      if (auto ec = validate_utf8(text)) fail(ec);
+    if (error_) return {};
+    if (auto ec = validate_utf8(text)) fail(ec);
     return text;
   }
   byte_view bytes(std::size_t count) noexcept {

@@ -261,7 +261,7 @@ inline property_value read_property_value(wire_reader& in, const property_descri
       if (value.number > 1) in.fail(error::invalid_property_value);
       break;
     case value_rule::topic_name:
-      if (validate_topic_name(value.text)) in.fail(error::invalid_property_value);
+      if (failed(topic_name_error(value.text))) in.fail(error::invalid_property_value);
       break;
   }
   return value;

@@ -6,7 +6,6 @@
 
 #include <coromqtt/protocol/error.hpp>
 #include <coromqtt/protocol/types.hpp>
-#include <coromqtt/protocol/utf8.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +15,20 @@
 #include <system_error>
 
 namespace coromqtt::protocol::detail {
+
+// Inside the codec errors travel as the enum, 0 meaning none (the enumerators start at 1): a default
+// std::error_code calls into libstdc++ (system_category()) each time one is made, which the hot path feels.
+// std::error_code is built at the API boundary only.
+inline constexpr protocol::error no_error{};
+constexpr bool failed(protocol::error e) noexcept { return e != no_error; }
+inline std::error_code to_error_code(protocol::error e) noexcept {
+  return failed(e) ? make_error_code(e) : std::error_code{};
+}
+
+// The enum forms of validate_utf8(), validate_topic_name() and validate_topic_filter().
+protocol::error utf8_error(std::string_view text) noexcept;
+protocol::error topic_name_error(std::string_view topic) noexcept;
+protocol::error topic_filter_error(std::string_view filter) noexcept;
 
 // Largest UTF-8 string or binary field: a two-byte length prefix [MQTT-1.5.4], [MQTT-1.5.6].
 inline constexpr std::size_t max_field_length = 65'535;
@@ -54,14 +67,14 @@ class wire_reader {
  public:
   explicit wire_reader(byte_view bytes) noexcept : at_{bytes.data()}, end_{bytes.data() + bytes.size()} {}
 
-  bool ok() const noexcept { return !error_; }
-  std::error_code error() const noexcept { return error_; }
+  bool ok() const noexcept { return !failed(error_); }
+  protocol::error error() const noexcept { return error_; }
   std::size_t remaining() const noexcept { return static_cast<std::size_t>(end_ - at_); }
   bool at_end() const noexcept { return at_ == end_; }
   const std::uint8_t* position() const noexcept { return at_; }
 
-  void fail(std::error_code ec) noexcept {
-    if (!error_) error_ = ec;
+  void fail(protocol::error e) noexcept {
+    if (!failed(error_)) error_ = e;
     at_ = end_;
   }
 
@@ -78,7 +91,7 @@ class wire_reader {
     return std::uint32_t{at_[-4]} << 24 | std::uint32_t{at_[-3]} << 16 | std::uint32_t{at_[-2]} << 8 | at_[-1];
   }
   std::uint32_t variable_byte_integer() noexcept {
-    if (error_) return 0;
+    if (failed(error_)) return 0;
     const auto result = read_variable_byte_integer(at_, end_);
     using status = variable_byte_integer_result::status;
     if (result.state == status::need_more) {
@@ -101,8 +114,8 @@ class wire_reader {
   std::string_view utf8_string() noexcept {
     const byte_view raw = binary_data();
     const std::string_view text{reinterpret_cast<const char*>(raw.data()), raw.size()};
-    if (error_) return {};
-    if (auto ec = validate_utf8(text)) fail(ec);
+    if (failed(error_)) return {};
+    fail_if(utf8_error(text));
     return text;
   }
   byte_view bytes(std::size_t count) noexcept {
@@ -112,8 +125,11 @@ class wire_reader {
   byte_view rest() noexcept { return bytes(remaining()); }
 
  private:
+  void fail_if(protocol::error e) noexcept {
+    if (failed(e)) fail(e);
+  }
   bool take(std::size_t count) noexcept {
-    if (error_) return false;
+    if (failed(error_)) return false;
     if (remaining() < count) {
       fail(error::truncated_field);
       return false;
@@ -124,7 +140,7 @@ class wire_reader {
 
   const std::uint8_t* at_;
   const std::uint8_t* end_;
-  std::error_code error_{};
+  protocol::error error_ = no_error;
 };
 
 // The lengths of the property blocks of one packet (CONNECT has two), as measured before writing, so that
@@ -144,13 +160,13 @@ class size_counter {
   explicit size_counter(property_block_sizes* blocks = nullptr) noexcept : blocks_{blocks} {}
 
   std::size_t size() const noexcept { return size_; }
+  protocol::error error() const noexcept { return error_; }
   void record_property_block(std::uint32_t length) noexcept {
     if (blocks_ != nullptr && blocks_->count < property_block_sizes::max_blocks)
       blocks_->sizes[blocks_->count++] = length;
   }
-  std::error_code error() const noexcept { return error_; }
   void fail(protocol::error e) noexcept {
-    if (!error_) error_ = e;
+    if (!failed(error_)) error_ = e;
   }
 
   void byte(std::uint8_t) noexcept { size_ += 1; }
@@ -166,7 +182,7 @@ class size_counter {
   // Adds what another counter measured, its error included.
   void add(const size_counter& other) noexcept {
     size_ += other.size_;
-    if (other.error_) fail(static_cast<protocol::error>(other.error_.value()));
+    if (failed(other.error_)) fail(other.error_);
   }
 
  private:
@@ -176,7 +192,7 @@ class size_counter {
   }
 
   std::size_t size_ = 0;
-  std::error_code error_{};
+  protocol::error error_ = no_error;
   property_block_sizes* blocks_ = nullptr;
 };
 
@@ -225,12 +241,37 @@ class byte_writer {
     binary_data({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()});
   }
   void bytes(byte_view data) noexcept {
-    // memcpy with a null source is undefined even for zero bytes, and an empty view may hold one.
-    if (!data.empty()) std::memcpy(at_, data.data(), data.size());
-    at_ += data.size();
+    const std::size_t n = data.size();
+    if (n <= 16)
+      copy_short(data.data(), n);
+    else
+      std::memcpy(at_, data.data(), n);
+    at_ += n;
   }
 
  private:
+  // Most MQTT fields are short (names, property strings, small identifiers). A call to memcpy with a length
+  // only known at run time costs more than the copy itself; two overlapping fixed-size copies do not.
+  void copy_short(const std::uint8_t* from, std::size_t n) noexcept {
+    if (n >= 8) {
+      copy_fixed<8>(from, 0);
+      copy_fixed<8>(from, n - 8);
+    } else if (n >= 4) {
+      copy_fixed<4>(from, 0);
+      copy_fixed<4>(from, n - 4);
+    } else if (n > 0) {
+      at_[0] = from[0];
+      at_[n / 2] = from[n / 2];
+      at_[n - 1] = from[n - 1];
+    }
+  }
+  template <std::size_t Size>
+  void copy_fixed(const std::uint8_t* from, std::size_t offset) noexcept {
+    std::uint8_t chunk[Size];
+    std::memcpy(chunk, from + offset, Size);
+    std::memcpy(at_ + offset, chunk, Size);
+  }
+
   std::uint8_t* at_;
   const property_block_sizes* blocks_;
   std::size_t next_block_ = 0;

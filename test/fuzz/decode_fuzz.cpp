@@ -47,7 +47,9 @@ void check_topics(const std::uint8_t* data, std::size_t size) {
   const std::string_view filter = text.substr(0, half), topic = text.substr(half);
   if (!validate_topic_filter(filter) && !validate_topic_name(topic)) {
     const bool matches = topic_matches(filter, topic);
-    if (filter == topic && !matches) std::abort();  // a name is a filter that matches itself
+    // A topic name used as a filter matches itself, unless it reads as "$share/{group}/{filter}": then the
+    // inner filter is what matches.
+    if (filter == topic && !parse_shared_subscription(filter) && !matches) std::abort();
   }
 }
 

@@ -92,7 +92,8 @@ encoded_size_result encoded_size(const packet&, protocol_version);
 encoded_size_result encoded_size(const publish&, protocol_version);
 
 // Writes the packet into `out` and returns the number of bytes written, encoded_size(p, v).size. Returns 0,
-// writing nothing, when the packet cannot be encoded (encoded_size() reports why) or `out` is too small.
+// writing nothing, when the packet cannot be encoded (encoded_size() reports why) or `out` is too small, so a
+// writer may encode straight into the free space of its buffer and call encoded_size() only on 0.
 // Allocates nothing. The PUBLISH overloads are the hot path: no variant dispatch.
 std::size_t encode(const packet&, protocol_version, std::span<std::uint8_t> out) noexcept;
 std::size_t encode(const publish&, protocol_version, std::span<std::uint8_t> out) noexcept;

@@ -10,11 +10,13 @@
 namespace coromqtt::protocol {
 namespace {
 
+using detail::failed;
+using detail::no_error;
 using detail::wire_reader;
 
 // The flags of the fixed header [MQTT-2.1.3-1]: PUBREL, SUBSCRIBE and UNSUBSCRIBE carry 0b0010
 // [MQTT-3.6.1-1], [MQTT-3.8.1-1], [MQTT-3.10.1-1]; PUBLISH carries DUP, QoS and RETAIN; all others 0.
-std::error_code check_fixed_header(std::uint8_t first_byte) noexcept {
+error check_fixed_header(std::uint8_t first_byte) noexcept {
   const auto type = static_cast<packet_type>(first_byte >> 4);
   const std::uint8_t flags = first_byte & 0x0F;
   switch (type) {
@@ -22,11 +24,11 @@ std::error_code check_fixed_header(std::uint8_t first_byte) noexcept {
       const unsigned level = (flags >> 1) & 0x03;
       if (level == 3) return error::invalid_qos;                      // [MQTT-3.3.1-4]
       if (level == 0 && (flags & 0x08)) return error::dup_with_qos_0;  // [MQTT-3.3.1-2]
-      return {};
+      return no_error;
     }
     case packet_type::pubrel:
     case packet_type::subscribe:
-    case packet_type::unsubscribe: return flags == 0x02 ? std::error_code{} : error::invalid_fixed_header_flags;
+    case packet_type::unsubscribe: return flags == 0x02 ? no_error : error::invalid_fixed_header_flags;
     case packet_type::connect:
     case packet_type::connack:
     case packet_type::puback:
@@ -37,7 +39,7 @@ std::error_code check_fixed_header(std::uint8_t first_byte) noexcept {
     case packet_type::pingreq:
     case packet_type::pingresp:
     case packet_type::disconnect:
-    case packet_type::auth: return flags == 0 ? std::error_code{} : error::invalid_fixed_header_flags;
+    case packet_type::auth: return flags == 0 ? no_error : error::invalid_fixed_header_flags;
   }
   return error::reserved_packet_type;  // 0 [MQTT-2.1.2]
 }
@@ -90,7 +92,7 @@ void read_connect(wire_reader& in, connect& p) noexcept {
     w.retain = will_retain;
     if (is_v5(p.version)) detail::read_properties(in, detail::will_properties_mask, w.properties);
     w.topic = in.utf8_string();
-    if (in.ok() && validate_topic_name(w.topic)) in.fail(error::invalid_topic_name);
+    if (in.ok() && failed(detail::topic_name_error(w.topic))) in.fail(error::invalid_topic_name);
     w.payload = in.binary_data();
   }
   if (has_user_name) p.username = in.utf8_string();
@@ -128,7 +130,7 @@ void read_publish(wire_reader& in, std::uint8_t flags, protocol_version version,
   p.qos = static_cast<qos>((flags >> 1) & 0x03);
   p.retain = flags & 0x01;
   p.topic = in.utf8_string();  // [MQTT-3.3.2-1]
-  if (in.ok() && p.topic.find_first_of("+#") != std::string_view::npos)
+  if (in.ok() && detail::has_wildcard(p.topic))
     return in.fail(error::invalid_topic_name);  // [MQTT-3.3.2-2]
   if (p.qos != qos::at_most_once) read_packet_identifier(in, p.packet_id);  // [MQTT-2.2.1-2]
   if (is_v5(version)) detail::read_properties(in, detail::bit(packet_type::publish), p.properties);
@@ -148,16 +150,15 @@ void read_publish_response(wire_reader& in, protocol_version version, publish_re
 }
 
 // Subscription Options [MQTT-3.8.3.1]. In 3.1.1 only the QoS bits exist, the other six are reserved.
-std::error_code check_subscription(protocol_version version, std::string_view filter,
-                                   std::uint8_t options) noexcept {
-  if (auto ec = validate_topic_filter(filter)) return ec;
+error check_subscription(protocol_version version, std::string_view filter, std::uint8_t options) noexcept {
+  if (const error e = detail::topic_filter_error(filter); failed(e)) return e;
   const std::uint8_t reserved = is_v5(version) ? 0xC0 : 0xFC;
   if (options & reserved) return error::invalid_subscription_options;  // [MQTT-3.8.3-5]
   const unsigned max_qos = options & 0x03;
   const unsigned retain_handling = (options >> 4) & 0x03;
   if (max_qos == 3 || retain_handling == 3) return error::subscription_option_out_of_range;
   if ((options & 0x04) && parse_shared_subscription(filter)) return error::no_local_on_shared_subscription;
-  return {};
+  return no_error;
 }
 
 void read_subscribe(wire_reader& in, protocol_version version, subscribe& p) noexcept {
@@ -171,7 +172,7 @@ void read_subscribe(wire_reader& in, protocol_version version, subscribe& p) noe
     const std::string_view filter = entries.utf8_string();  // [MQTT-3.8.3-1]
     const std::uint8_t options = entries.byte();
     if (!entries.ok()) break;
-    if (auto ec = check_subscription(version, filter, options)) return in.fail(ec);
+    if (const error e = check_subscription(version, filter, options); failed(e)) return in.fail(e);
     ++count;
   }
   if (!entries.ok()) return in.fail(entries.error());
@@ -203,7 +204,7 @@ void read_unsubscribe(wire_reader& in, protocol_version version, unsubscribe& p)
   while (entries.ok() && !entries.at_end()) {
     const std::string_view filter = entries.utf8_string();  // [MQTT-3.10.3-1]
     if (!entries.ok()) break;
-    if (auto ec = validate_topic_filter(filter)) return in.fail(ec);
+    if (const error e = detail::topic_filter_error(filter); failed(e)) return in.fail(e);
     ++count;
   }
   if (!entries.ok()) return in.fail(entries.error());
@@ -239,22 +240,22 @@ void read_reason_and_properties(wire_reader& in, packet_type type, Packet& p) no
 frame_result read_frame(byte_view input, std::uint32_t maximum_packet_size) noexcept {
   frame_result result;
   if (input.empty()) return result;
-  const auto failed = [&](std::error_code ec) {
+  const auto refuse = [&](error e) {
     result.status = frame_status::error;
-    result.error = ec;
+    result.error = e;
     return result;
   };
-  if (auto ec = check_fixed_header(input[0])) return failed(ec);
+  if (const error e = check_fixed_header(input[0]); failed(e)) return refuse(e);
   const auto length = detail::read_variable_byte_integer(input.data() + 1, input.data() + input.size());
   using status = detail::variable_byte_integer_result::status;
   if (length.state == status::need_more) return result;
-  if (length.state == status::malformed) return failed(error::malformed_variable_byte_integer);
+  if (length.state == status::malformed) return refuse(error::malformed_variable_byte_integer);
   result.header = {input[0], 1 + length.size, length.value};
   // Checked before any byte of the body is waited for, so the caller never buffers an oversized packet.
-  if (result.header.packet_size() > maximum_packet_size) return failed(error::packet_too_large);
+  if (result.header.packet_size() > maximum_packet_size) return refuse(error::packet_too_large);
   const packet_type type = result.header.type();
   if ((type == packet_type::pingreq || type == packet_type::pingresp) && length.value != 0)
-    return failed(error::remaining_length_mismatch);
+    return refuse(error::remaining_length_mismatch);
   if (input.size() < result.header.packet_size()) {
     result.needed = result.header.packet_size();
     return result;
@@ -265,7 +266,7 @@ frame_result read_frame(byte_view input, std::uint32_t maximum_packet_size) noex
 
 std::error_code decode_packet(const frame_header& header, byte_view packet_bytes, protocol_version version,
                               packet& out) {
-  if (auto ec = check_fixed_header(header.first_byte)) return ec;
+  if (const error e = check_fixed_header(header.first_byte); failed(e)) return e;
   if (packet_bytes.size() != header.packet_size() || header.header_size < 2 || header.header_size > 5)
     return error::remaining_length_mismatch;
   wire_reader in{packet_bytes.subspan(header.header_size)};
@@ -293,7 +294,7 @@ std::error_code decode_packet(const frame_header& header, byte_view packet_bytes
       break;
   }
   if (in.ok() && !in.at_end()) in.fail(error::remaining_length_mismatch);
-  return in.error();
+  return detail::to_error_code(in.error());
 }
 
 decode_result decode(byte_view input, protocol_version version, const decode_options& options) {

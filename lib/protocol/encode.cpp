@@ -14,6 +14,8 @@ namespace coromqtt::protocol {
 namespace {
 
 using detail::byte_writer;
+using detail::failed;
+using detail::no_error;
 using detail::properties_empty;
 using detail::put_properties;
 using detail::size_counter;
@@ -27,21 +29,21 @@ std::uint8_t first_byte(packet_type type, std::uint8_t flags = 0) noexcept {
 // Properties exist only in MQTT 5: "empty" means no property present, which is what a default-constructed
 // property struct holds.
 template <class Properties>
-std::error_code check_no_properties(protocol_version version, const Properties& properties) noexcept {
+error check_no_properties(protocol_version version, const Properties& properties) noexcept {
   if (!is_v5(version) && !properties_empty(properties)) return error::properties_in_v3;
-  return {};
+  return no_error;
 }
 
-std::error_code check_reason(protocol_version version, reason_code code, packet_type type) noexcept {
+error check_reason(protocol_version version, reason_code code, packet_type type) noexcept {
   // 3.1.1 acknowledgements carry no reason code: only Success can be expressed.
   const bool allowed = is_v5(version) ? detail::reason_allowed(code, type) : code == reason_code::success;
-  return allowed ? std::error_code{} : error::invalid_reason_code;
+  return allowed ? no_error : error::invalid_reason_code;
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // CONNECT [MQTT-3.1]
 
-std::error_code check(const connect& p, protocol_version) noexcept {
+error check(const connect& p, protocol_version) noexcept {
   if (p.version != protocol_version::v3_1_1 && p.version != protocol_version::v5)
     return error::unsupported_protocol_version;
   if (p.will && p.will->qos > qos::exactly_once) return error::invalid_qos;
@@ -51,7 +53,7 @@ std::error_code check(const connect& p, protocol_version) noexcept {
     if (!properties_empty(p.properties) || (p.will && !properties_empty(p.will->properties)))
       return error::properties_in_v3;
   }
-  return {};
+  return no_error;
 }
 
 std::uint8_t connect_flags(const connect& p) noexcept {
@@ -102,7 +104,7 @@ int v3_return_code(reason_code code) noexcept {
   }
 }
 
-std::error_code check(const connack& p, protocol_version version) noexcept {
+error check(const connack& p, protocol_version version) noexcept {
   if (is_v5(version)) return check_reason(version, p.reason, packet_type::connack);
   if (v3_return_code(p.reason) < 0) return error::invalid_reason_code;
   return check_no_properties(version, p.properties);
@@ -124,7 +126,7 @@ std::uint8_t first_byte(const connack&) noexcept { return first_byte(packet_type
 // ---------------------------------------------------------------------------------------------------------
 // PUBLISH [MQTT-3.3]: the hot path, so no variant visit on the way here.
 
-std::error_code check(const publish& p, protocol_version version) noexcept {
+error check(const publish& p, protocol_version version) noexcept {
   if (p.qos > qos::exactly_once) return error::invalid_qos;                          // [MQTT-3.3.1-4]
   if (p.qos == qos::at_most_once && p.dup) return error::dup_with_qos_0;             // [MQTT-3.3.1-2]
   if (p.qos != qos::at_most_once && p.packet_id == 0) return error::zero_packet_identifier;  // [MQTT-2.2.1-3]
@@ -133,7 +135,7 @@ std::error_code check(const publish& p, protocol_version version) noexcept {
     return check_no_properties(version, p.properties);
   }
   if (p.topic.empty() && !p.properties.topic_alias) return error::invalid_topic_name;
-  return {};
+  return no_error;
 }
 
 template <class Sink>
@@ -155,9 +157,9 @@ std::uint8_t first_byte(const publish& p) noexcept {
 // PUBACK, PUBREC, PUBREL, PUBCOMP [MQTT-3.4] ... [MQTT-3.7]
 
 template <packet_type Type>
-std::error_code check(const publish_response<Type>& p, protocol_version version) noexcept {
+error check(const publish_response<Type>& p, protocol_version version) noexcept {
   if (p.packet_id == 0) return error::zero_packet_identifier;
-  if (auto ec = check_reason(version, p.reason, Type)) return ec;
+  if (const error e = check_reason(version, p.reason, Type); failed(e)) return e;
   return check_no_properties(version, p.properties);
 }
 
@@ -187,7 +189,7 @@ std::uint8_t options_byte(const subscribe_options& options) noexcept {
                                    static_cast<unsigned>(options.retain_handling) << 4);
 }
 
-std::error_code check(const subscribe& p, protocol_version version) noexcept {
+error check(const subscribe& p, protocol_version version) noexcept {
   if (p.packet_id == 0) return error::zero_packet_identifier;
   if (p.subscriptions.empty()) return error::empty_subscription_list;  // [MQTT-3.8.3-2]
   for (const subscription s : p.subscriptions) {
@@ -213,7 +215,7 @@ void put_body(Sink& out, const subscribe& p, protocol_version version) noexcept 
 
 std::uint8_t first_byte(const subscribe&) noexcept { return first_byte(packet_type::subscribe, 0x02); }
 
-std::error_code check(const suback& p, protocol_version version) noexcept {
+error check(const suback& p, protocol_version version) noexcept {
   if (p.packet_id == 0) return error::zero_packet_identifier;
   for (const reason_code code : p.reasons) {
     const auto value = static_cast<std::uint8_t>(code);
@@ -233,7 +235,7 @@ void put_body(Sink& out, const suback& p, protocol_version version) noexcept {
 
 std::uint8_t first_byte(const suback&) noexcept { return first_byte(packet_type::suback); }
 
-std::error_code check(const unsubscribe& p, protocol_version version) noexcept {
+error check(const unsubscribe& p, protocol_version version) noexcept {
   if (p.packet_id == 0) return error::zero_packet_identifier;
   if (p.filters.empty()) return error::empty_unsubscription_list;  // [MQTT-3.10.3-2]
   return check_no_properties(version, p.properties);
@@ -248,7 +250,7 @@ void put_body(Sink& out, const unsubscribe& p, protocol_version version) noexcep
 
 std::uint8_t first_byte(const unsubscribe&) noexcept { return first_byte(packet_type::unsubscribe, 0x02); }
 
-std::error_code check(const unsuback& p, protocol_version version) noexcept {
+error check(const unsuback& p, protocol_version version) noexcept {
   if (p.packet_id == 0) return error::zero_packet_identifier;
   if (!is_v5(version) && !p.reasons.empty()) return error::invalid_reason_code;  // 3.1.1 has none
   for (const reason_code code : p.reasons)
@@ -269,8 +271,8 @@ std::uint8_t first_byte(const unsuback&) noexcept { return first_byte(packet_typ
 // ---------------------------------------------------------------------------------------------------------
 // PINGREQ, PINGRESP, DISCONNECT, AUTH [MQTT-3.12] ... [MQTT-3.15]
 
-std::error_code check(const pingreq&, protocol_version) noexcept { return {}; }
-std::error_code check(const pingresp&, protocol_version) noexcept { return {}; }
+error check(const pingreq&, protocol_version) noexcept { return no_error; }
+error check(const pingresp&, protocol_version) noexcept { return no_error; }
 template <class Sink>
 void put_body(Sink&, const pingreq&, protocol_version) noexcept {}
 template <class Sink>
@@ -278,8 +280,8 @@ void put_body(Sink&, const pingresp&, protocol_version) noexcept {}
 std::uint8_t first_byte(const pingreq&) noexcept { return first_byte(packet_type::pingreq); }
 std::uint8_t first_byte(const pingresp&) noexcept { return first_byte(packet_type::pingresp); }
 
-std::error_code check(const disconnect& p, protocol_version version) noexcept {
-  if (auto ec = check_reason(version, p.reason, packet_type::disconnect)) return ec;
+error check(const disconnect& p, protocol_version version) noexcept {
+  if (const error e = check_reason(version, p.reason, packet_type::disconnect); failed(e)) return e;
   return check_no_properties(version, p.properties);
 }
 
@@ -295,7 +297,7 @@ void put_body(Sink& out, const disconnect& p, protocol_version version) noexcept
 
 std::uint8_t first_byte(const disconnect&) noexcept { return first_byte(packet_type::disconnect); }
 
-std::error_code check(const auth& p, protocol_version version) noexcept {
+error check(const auth& p, protocol_version version) noexcept {
   if (!is_v5(version)) return error::reserved_packet_type;  // AUTH does not exist in 3.1.1
   return check_reason(version, p.reason, packet_type::auth);
 }
@@ -315,18 +317,19 @@ std::uint8_t first_byte(const auth&) noexcept { return first_byte(packet_type::a
 struct measurement {
   std::size_t remaining_length = 0;
   encoded_size_result total{};
+  detail::property_block_sizes property_blocks{};
 };
 
 template <class Packet>
 measurement measure(const Packet& p, protocol_version version) noexcept {
   measurement m;
-  if (auto ec = check(p, version)) {
-    m.total.error = ec;
+  if (const error e = check(p, version); failed(e)) {
+    m.total.error = e;
     return m;
   }
-  size_counter body;
+  size_counter body{&m.property_blocks};
   put_body(body, p, version);
-  if (body.error()) {
+  if (failed(body.error())) {
     m.total.error = body.error();
   } else if (body.size() > max_variable_byte_integer) {
     m.total.error = error::packet_too_large;
@@ -341,7 +344,7 @@ template <class Packet>
 std::size_t write(const Packet& p, protocol_version version, std::span<std::uint8_t> out) noexcept {
   const measurement m = measure(p, version);
   if (m.total.error || out.size() < m.total.size) return 0;
-  byte_writer writer{out.data()};
+  byte_writer writer{out.data(), &m.property_blocks};
   writer.byte(first_byte(p));
   writer.variable_byte_integer(static_cast<std::uint32_t>(m.remaining_length));
   put_body(writer, p, version);

@@ -3,8 +3,15 @@
 #include <coromqtt/protocol/topic.hpp>
 #include <coromqtt/protocol/utf8.hpp>
 
+#include "wire.hpp"
+
 namespace coromqtt::protocol {
 namespace {
+
+using detail::failed;
+using detail::has_wildcard;
+using detail::no_error;
+using detail::utf8_error;
 
 constexpr std::size_t max_topic_length = 65'535;  // [MQTT-4.7.3-3]
 constexpr std::string_view shared_prefix = "$share/";
@@ -29,8 +36,6 @@ class level_cursor {
   bool done_ = false;
 };
 
-bool has_wildcard(std::string_view text) noexcept { return text.find_first_of("+#") != std::string_view::npos; }
-
 // The wildcard rules of a filter, shared-subscription prefix already removed.
 bool valid_filter_levels(std::string_view filter) noexcept {
   if (filter.empty()) return false;
@@ -45,11 +50,15 @@ bool valid_filter_levels(std::string_view filter) noexcept {
 
 }  // namespace
 
-std::error_code validate_topic_name(std::string_view topic) noexcept {
+error detail::topic_name_error(std::string_view topic) noexcept {
   if (topic.empty() || topic.size() > max_topic_length) return error::invalid_topic_name;  // [MQTT-4.7.3-1]
-  if (auto ec = validate_utf8(topic)) return ec;
+  if (const error e = utf8_error(topic); failed(e)) return e;
   if (has_wildcard(topic)) return error::invalid_topic_name;  // [MQTT-4.7.0-1], [MQTT-3.3.2-2]
-  return {};
+  return no_error;
+}
+
+std::error_code validate_topic_name(std::string_view topic) noexcept {
+  return detail::to_error_code(detail::topic_name_error(topic));
 }
 
 std::optional<shared_subscription> parse_shared_subscription(std::string_view filter) noexcept {
@@ -60,9 +69,9 @@ std::optional<shared_subscription> parse_shared_subscription(std::string_view fi
   return shared_subscription{rest.substr(0, slash), rest.substr(slash + 1)};
 }
 
-std::error_code validate_topic_filter(std::string_view filter) noexcept {
+error detail::topic_filter_error(std::string_view filter) noexcept {
   if (filter.empty() || filter.size() > max_topic_length) return error::invalid_topic_filter;
-  if (auto ec = validate_utf8(filter)) return ec;
+  if (const error e = utf8_error(filter); failed(e)) return e;
   if (filter.starts_with(shared_prefix)) {
     // "$share/{ShareName}/{filter}": a non-empty ShareName without '/', '+' or '#', then a filter
     // [MQTT-4.8.2-1], [MQTT-4.8.2-2].
@@ -70,9 +79,13 @@ std::error_code validate_topic_filter(std::string_view filter) noexcept {
     if (!shared || shared->share_name.empty() || has_wildcard(shared->share_name) ||
         !valid_filter_levels(shared->filter))
       return error::invalid_topic_filter;
-    return {};
+    return no_error;
   }
-  return valid_filter_levels(filter) ? std::error_code{} : error::invalid_topic_filter;
+  return valid_filter_levels(filter) ? no_error : error::invalid_topic_filter;
+}
+
+std::error_code validate_topic_filter(std::string_view filter) noexcept {
+  return detail::to_error_code(detail::topic_filter_error(filter));
 }
 
 bool topic_matches(std::string_view filter, std::string_view topic) noexcept {

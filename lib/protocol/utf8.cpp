@@ -3,6 +3,8 @@
 #include <coromqtt/protocol/error.hpp>
 #include <coromqtt/protocol/utf8.hpp>
 
+#include "wire.hpp"
+
 #include <cstdint>
 #include <cstring>
 
@@ -23,7 +25,7 @@ bool continuation(std::uint8_t byte) noexcept { return (byte & 0xC0) == 0x80; }
 
 }  // namespace
 
-std::error_code validate_utf8(std::string_view text) noexcept {
+error detail::utf8_error(std::string_view text) noexcept {
   const auto* at = reinterpret_cast<const std::uint8_t*>(text.data());
   const auto* const end = at + text.size();
   while (at != end) {
@@ -64,7 +66,9 @@ std::error_code validate_utf8(std::string_view text) noexcept {
       if (!continuation(at[i])) return error::invalid_utf8;
     at += length;
   }
-  return {};
+  return detail::no_error;
 }
+
+std::error_code validate_utf8(std::string_view text) noexcept { return detail::to_error_code(detail::utf8_error(text)); }
 
 }  // namespace coromqtt::protocol

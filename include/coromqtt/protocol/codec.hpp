@@ -58,16 +58,21 @@ struct decode_result {
   frame_status status = frame_status::need_more;
   std::size_t size = 0;    // complete: bytes the packet occupies; need_more: total needed if known, else 0
   std::error_code error{};
-  protocol::packet packet{};  // valid when status == complete
+  // Valid when status == complete. Starts as the empty PINGREQ rather than the variant's default (a CONNECT,
+  // 400 bytes to clear on every call).
+  protocol::packet packet{std::in_place_type<pingreq>};
 };
 
-// Decodes the packet at the start of `input`. `version` is the protocol version of the connection; a CONNECT
-// is decoded with the version it declares itself. Every field is validated: the result is either a packet that
-// satisfies the standard's well-formedness rules or a specific error.
+// Decodes the packet at the start of `input` (bytes after it are left alone: decode again from
+// input.subspan(result.size)). `version` is the protocol version of the connection; a CONNECT is decoded with
+// the version it declares itself. Every field is validated: the result is either a packet that satisfies the
+// standard's well-formedness rules or a specific error, whose reason_for() is the code to disconnect with.
+// Allocates nothing.
 decode_result decode(byte_view input, protocol_version version, const decode_options& = {});
 
 // Decodes a packet whose fixed header has already been read by read_frame(); `packet_bytes` is the whole
-// packet (header included). Returns the error, or stores the packet in `out`.
+// packet (header included, exactly header.packet_size() bytes). Returns the error, or stores the packet in
+// `out`; on error `out` holds an unspecified, partly decoded packet.
 std::error_code decode_packet(const frame_header&, byte_view packet_bytes, protocol_version, packet& out);
 
 // ---------------------------------------------------------------------------------------------------------
@@ -79,13 +84,17 @@ struct encoded_size_result {
 };
 
 // The exact number of bytes encode() writes for this packet. Checks everything that would make the bytes
-// invalid regardless of content (lengths, the 3.1.1 restrictions, the packet identifier rules); the caller
-// is responsible for content rules such as topic syntax (see topic.hpp) and UTF-8 validity (utf8.hpp).
+// invalid regardless of content (lengths, the 3.1.1 restrictions, the packet identifier rules, reason codes
+// the packet may not carry, property values out of range); the caller is responsible for content rules such
+// as topic syntax (see topic.hpp) and UTF-8 validity (utf8.hpp). A CONNECT is encoded with the version it
+// declares (connect::version), whatever `version` says.
 encoded_size_result encoded_size(const packet&, protocol_version);
 encoded_size_result encoded_size(const publish&, protocol_version);
 
-// Writes the packet into `out`, which must hold at least encoded_size(p, v).size bytes, for a packet whose
-// encoded_size() reported no error. Returns the number of bytes written.
+// Writes the packet into `out` and returns the number of bytes written, encoded_size(p, v).size. Returns 0,
+// writing nothing, when the packet cannot be encoded (encoded_size() reports why) or `out` is too small, so a
+// writer may encode straight into the free space of its buffer and call encoded_size() only on 0.
+// Allocates nothing. The PUBLISH overloads are the hot path: no variant dispatch.
 std::size_t encode(const packet&, protocol_version, std::span<std::uint8_t> out) noexcept;
 std::size_t encode(const publish&, protocol_version, std::span<std::uint8_t> out) noexcept;
 

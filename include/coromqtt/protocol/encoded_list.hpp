@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <iterator>
+#include <ranges>
 #include <span>
 #include <type_traits>
 
@@ -26,8 +27,10 @@ class encoded_list {
   // Borrows a contiguous container (std::array, std::vector, C array), which must outlive the list. Only
   // lvalues: a temporary container would be gone before the list is read.
   template <class Range>
-    requires std::is_lvalue_reference_v<Range> && std::is_convertible_v<Range, std::span<const Value>>
-  encoded_list(Range&& values) noexcept : encoded_list(std::span<const Value>(values)) {}
+    requires std::is_lvalue_reference_v<Range> && (!std::is_same_v<std::remove_cvref_t<Range>, encoded_list>) &&
+             std::ranges::contiguous_range<Range> && std::is_same_v<std::ranges::range_value_t<Range>, Value>
+  encoded_list(Range&& values) noexcept
+      : encoded_list(std::span<const Value>(std::ranges::data(values), std::ranges::size(values))) {}
 
   // For the decoder: `bytes` holds `count` validated elements.
   static encoded_list from_wire(byte_view bytes, std::size_t count) noexcept {

@@ -53,7 +53,7 @@ struct publish {
   protocol::qos qos = qos::at_most_once;
   bool retain = false;
   bool dup = false;
-  std::uint16_t packet_id = 0;  // only for QoS 1 and 2
+  std::uint16_t packet_id = 0;  // only for QoS 1 and 2 (not encoded for QoS 0)
   publish_properties properties{};
   friend bool operator==(const publish&, const publish&) noexcept;
 };

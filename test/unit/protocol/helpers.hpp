@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -88,7 +89,8 @@ inline bytes encode_packet(const packet& p, protocol_version version) {
 // Decodes one whole packet; the packet's views point into `input`.
 inline packet decode_whole(const bytes& input, protocol_version version) {
   const decode_result result = decode(input, version);
-  INFO("bytes: " << to_hex(input) << "\nerror: " << result.error.message());
+  INFO("bytes: " << to_hex(byte_view{input}.first(std::min<std::size_t>(input.size(), 256)))
+                  << "\nerror: " << result.error.message());
   REQUIRE(result.status == frame_status::complete);
   REQUIRE(result.size == input.size());
   return result.packet;

@@ -49,6 +49,8 @@ const std::vector<malformed_case>& malformed_cases() {
        malformed_packet},
       {"AUTH flags 0001 [MQTT-3.15.1-1]", v5, hex("f1 00"), error::invalid_fixed_header_flags, malformed_packet},
       {"PUBLISH QoS 3 [MQTT-3.3.1-4]", v5, hex("36 04 00 01 't' 00"), error::invalid_qos, malformed_packet},
+      {"PUBLISH 3.1.1 QoS 3 [MQTT-3.3.1-4]", v3, hex("36 05 00 01 't' 00 01"), error::invalid_qos,
+       malformed_packet},
       {"PUBLISH DUP with QoS 0 [MQTT-3.3.1-2]", v3, hex("38 03 00 01 't'"), error::dup_with_qos_0,
        malformed_packet},
       {"PINGREQ with a body", v3, hex("c0 01 00"), error::remaining_length_mismatch, malformed_packet},

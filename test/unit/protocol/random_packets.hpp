@@ -271,6 +271,8 @@ class packet_generator {
     p.clean_start = coin();
     p.keep_alive = number<std::uint16_t>();
     p.client_id = text(0, 23);
+    // A 3.1.1 client with a zero-byte client identifier must ask for a clean session [MQTT-3.1.3-7].
+    if (!v5 && p.client_id.empty()) p.clean_start = true;
     if (coin()) {
       will& w = p.will.emplace();
       w.topic = topic_name();

@@ -104,6 +104,9 @@ TEST_CASE("Topic matching [MQTT-4.7.1] [MQTT-4.7.2-1] [MQTT-4.7.3-4]", "[topic]"
       {"a/#", "a/$b", true},  // only a leading '$' is special
       {"$share/g/sport/#", "sport/tennis", true},  // a shared filter matches by its inner filter
       {"$share/g/#", "$SYS/x", false},
+      {"$share/g/a", "a", true},
+      {"$share/g/a", "$share/g/a", false},  // found by the fuzzer: the inner filter "a" is what matches
+      {"$share/c////bH", "///bH", true},
       {"caf\xC3\xA9/+", "caf\xC3\xA9/x", true},
   };
   for (const row& r : table) {

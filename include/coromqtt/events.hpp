@@ -13,8 +13,11 @@
 
 namespace coromqtt {
 
-// What the broker told us when it accepted a connection (MQTT 5 CONNACK properties; defaults on 3.1.1).
+// What the broker told us in CONNACK (MQTT 5 properties; their defaults on 3.1.1). When a connection attempt
+// fails, `reason` and `reason_string` say why, if the broker said.
 struct connection_info {
+  reason_code reason = reason_code::success;
+  std::string reason_string;
   bool session_present = false;
   std::uint16_t receive_maximum = 65535;
   coromqtt::qos maximum_qos = qos::exactly_once;

@@ -125,7 +125,7 @@ void initiate_next_event(client_impl& impl, asio::any_completion_handler<void(er
 
 asio::awaitable<connection_info> client::co_connect() {
   auto [ec, info] = co_await async_connect(use_tuple);
-  if (ec) throw mqtt_error(ec);
+  if (ec) throw mqtt_error(ec, info.reason, info.reason_string);
   co_return info;
 }
 

@@ -307,7 +307,10 @@ asio::awaitable<void> client_impl::run() {
     if (!decision) {
       paused_ = true;
       push_event(make_event(event_kind::stopped, where, failures_, ec, reason, reason_string));
-      while (auto* w = connect_waiters_.pop_front()) w->complete(ec, {});
+      connection_info refusal;
+      refusal.reason = reason;
+      refusal.reason_string = reason_string;
+      while (auto* w = connect_waiters_.pop_front()) w->complete(ec, refusal);
       break;
     }
     auto scheduled = make_event(event_kind::reconnect_scheduled, &pick_endpoint(), failures_ + 1);
@@ -544,6 +547,7 @@ void client_impl::push_event(event ev) {
 connection_info client_impl::make_connection_info() const {
   const auto& c = session_.connack();
   connection_info info;
+  info.reason_string = c.reason_string;
   info.session_present = c.session_present;
   info.receive_maximum = c.limits.receive_maximum;
   info.maximum_qos = c.limits.maximum_qos;

@@ -2,6 +2,14 @@
 #include "integration/transport_helpers.hpp"
 #include "support/run.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <openssl/ssl.h>
+
 using namespace coromqtt;
 using namespace coromqtt::test;
 
@@ -171,4 +179,70 @@ TEST_CASE("TLS to a port that does not speak TLS fails with tls_handshake_failed
   endpoint plain_port{.kind = transport_kind::tls, .host = "localhost", .port = broker.port(listener::tcp)};
   expect_tls_failure(broker, listener::tcp, options_for(listener::tls), error::tls_handshake_failed,
                      "TLS handshake with localhost failed", plain_port);
+}
+
+namespace {
+
+// What a TLS server saw of our ClientHello. mosquitto 2.0.11 cannot show SNI or select an ALPN protocol, so
+// this is a small asio::ssl server on loopback with OpenSSL's callbacks.
+struct client_hello {
+  std::string server_name;  // SNI; empty when none was sent
+  std::string alpn_offer;   // the protocols offered, in ALPN wire format
+};
+
+int record_server_name(SSL* ssl, int*, void* seen) {
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  static_cast<client_hello*>(seen)->server_name = name != nullptr ? name : "";
+  return SSL_TLSEXT_ERR_OK;
+}
+
+int select_mqtt(SSL*, const unsigned char** selected, unsigned char* selected_length,
+                const unsigned char* offered, unsigned offered_length, void* seen) {
+  static_cast<client_hello*>(seen)->alpn_offer.assign(reinterpret_cast<const char*>(offered), offered_length);
+  static const unsigned char mqtt[] = {4, 'm', 'q', 't', 't'};
+  unsigned char* choice = nullptr;
+  if (SSL_select_next_proto(&choice, selected_length, mqtt, sizeof mqtt, offered, offered_length) !=
+      OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  *selected = choice;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+asio::awaitable<void> accept_tls_once(asio::ip::tcp::acceptor& acceptor, asio::ssl::context& context) {
+  constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+  auto [accept_ec, socket] = co_await acceptor.async_accept(nothrow);
+  if (accept_ec) co_return;
+  asio::ssl::stream<asio::ip::tcp::socket> stream(std::move(socket), context);
+  auto [handshake_ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, nothrow);
+  if (handshake_ec) co_return;
+  std::array<char, 16> discarded;
+  co_await stream.async_read_some(asio::buffer(discarded), nothrow);  // hold until the client is done
+}
+
+}  // namespace
+
+TEST_CASE("SNI names the host (never an address) and ALPN offers the configured protocols",
+          "[tls][integration]") {
+  asio::io_context context;
+  client_hello seen;
+  asio::ssl::context server_context(asio::ssl::context::tls_server);
+  server_context.use_certificate_chain_file(certificates().server.certificate);
+  server_context.use_private_key_file(certificates().server.key, asio::ssl::context::pem);
+  SSL_CTX_set_tlsext_servername_callback(server_context.native_handle(), record_server_name);
+  SSL_CTX_set_tlsext_servername_arg(server_context.native_handle(), &seen);
+  SSL_CTX_set_alpn_select_cb(server_context.native_handle(), select_mqtt, &seen);
+  asio::ip::tcp::acceptor acceptor(context, {asio::ip::address_v4::loopback(), 0});
+  asio::co_spawn(context, accept_tls_once(acceptor, server_context), asio::detached);
+
+  auto options = options_for(listener::tls);
+  options.tls.alpn_protocols = {"x-amzn-mqtt-ca", "mqtt"};
+  auto host = GENERATE(as<std::string>{}, "localhost", "127.0.0.1");
+  endpoint where{.kind = transport_kind::tls, .host = host, .port = acceptor.local_endpoint().port()};
+  run_coroutine(context, [&]() -> asio::awaitable<void> {
+    auto connection = co_await connect_or_fail(where, options);
+    CHECK(connection->description().ends_with(", ALPN mqtt"));
+  });
+  CHECK(seen.server_name == (host == "localhost" ? "localhost" : ""));  // RFC 6066 3: no IP literals in SNI
+  CHECK(seen.alpn_offer == std::string("\x0ex-amzn-mqtt-ca\x04mqtt"));
 }

@@ -3,8 +3,10 @@
 #include "integration/transport_helpers.hpp"
 #include "support/run.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <random>
@@ -172,4 +174,56 @@ TEST_CASE("A read cancelled by its caller (terminal cancellation) ends with oper
     CHECK(winner.index() == 1);
     CHECK(ec == asio::error::operation_aborted);
   });
+}
+
+TEST_CASE("One reader and one writer at once, on a strand of a two-thread io_context",
+          "[transport][integration]") {
+  // How the client uses a transport: its reader and writer run concurrently on one strand, while the
+  // io_context has several threads. (Run under TSan in CI.)
+  using namespace asio::experimental::awaitable_operators;
+  auto kind = GENERATE(listener::tcp, listener::tls, listener::websocket, listener::secure_websocket);
+  CAPTURE(name_of(kind));
+  mosquitto broker({.listeners = {kind}});
+  auto where = broker.endpoint(kind);
+  auto options = options_for(kind);
+  constexpr int message_count = 200;
+
+  asio::io_context context;
+  auto strand = asio::make_strand(context);
+  int received = 0;
+  auto session = [&]() -> asio::awaitable<void> {
+    auto connection = co_await connect_or_fail(where, options);
+    bytes pending;
+    co_await mqtt_connect(*connection, version::v5, "strand", pending);
+    co_await mqtt_subscribe(*connection, version::v5, "coromqtt/strand", pending);
+
+    auto writer = [&]() -> asio::awaitable<void> {
+      for (int i = 0; i < message_count; ++i) {
+        const bytes payload{static_cast<std::uint8_t>(i)};
+        auto publish = mqtt_bytes::publish(version::v5, "coromqtt/strand", payload);
+        co_await write_or_fail(*connection, publish);
+      }
+    };
+    auto reader = [&]() -> asio::awaitable<void> {
+      while (received < message_count) {
+        auto packet = co_await read_or_fail(*connection, pending);
+        REQUIRE(packet.type() == mqtt_bytes::publish_type);
+        CHECK(mqtt_bytes::publish_payload(version::v5, packet) == bytes{static_cast<std::uint8_t>(received)});
+        ++received;
+      }
+    };
+    auto writing = writer();
+    auto reading = reader();
+    auto both = std::move(writing) && std::move(reading);
+    co_await std::move(both);
+    co_await connection->shutdown();
+  };
+  run_coroutine(
+      context,
+      [&]() -> asio::awaitable<void> {
+        auto on_strand = asio::co_spawn(strand, session(), asio::use_awaitable);
+        co_await std::move(on_strand);
+      },
+      std::chrono::seconds(30), 1);
+  CHECK(received == message_count);
 }

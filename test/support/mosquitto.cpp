@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <thread>
@@ -435,11 +436,27 @@ std::string mosquitto::log() const {
   return read_file(directory_ / "mosquitto.log");
 }
 
-bool mosquitto::wait_for_log(std::string_view text, std::chrono::milliseconds limit) const {
+bool mosquitto::wait_for_log(std::string_view text, std::chrono::milliseconds limit,
+                             std::size_t after) const {
   auto deadline = std::chrono::steady_clock::now() + limit;
-  while (log().find(text) == std::string::npos) {
+  while (log().find(text, after) == std::string::npos) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+std::uint64_t mosquitto::database_version() const {
+  struct stat status {};
+  return ::stat((directory_ / "mosquitto.db").c_str(), &status) == 0 ? status.st_ino : 0;
+}
+
+bool mosquitto::wait_for_database_save(std::uint64_t previous_version,
+                                       std::chrono::milliseconds limit) const {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (database_version() == previous_version) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
   }
   return true;
 }

@@ -47,8 +47,9 @@ struct mosquitto_options {
   std::vector<listener> listeners = {listener::tcp};
   bool allow_anonymous = true;
   std::vector<user> users = {};  // a password file with these (made by mosquitto_passwd)
-  // Keeps sessions and queued messages in the broker's directory, written after every change, so that kill()
-  // followed by restart() loses nothing the broker had accepted.
+  // Keeps sessions and queued messages in the broker's directory, written after every change (on the next
+  // pass of mosquitto's main loop), so that kill() then restart() loses nothing that was saved. A kill right
+  // after an acknowledgement may come before the save: see wait_for_database_save().
   bool persistence = false;
   // The TLS listeners' certificate; empty = certificates().server (valid for localhost and 127.0.0.1).
   std::optional<certificate_files> server_certificate = {};
@@ -82,12 +83,21 @@ class mosquitto {
   void stop();     // SIGTERM, and wait for it: a clean shutdown (persistence saved)
   void restart();  // stops if running (SIGKILL), then starts again on the same ports with the same state
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }  // -1 when not running
 
   std::string log() const;  // all the broker has logged, across restarts
-  // Waits until the log holds `text` (the broker logs what it did a moment after doing it); false after
-  // `limit`.
-  bool wait_for_log(std::string_view text, std::chrono::milliseconds limit = std::chrono::seconds(5)) const;
+  // Waits until the log holds `text` after position `after` (a log().size() taken earlier): the broker logs
+  // what it did a moment after doing it. False after `limit`.
+  bool wait_for_log(std::string_view text, std::chrono::milliseconds limit = std::chrono::seconds(5),
+                    std::size_t after = 0) const;
   std::string log_tail(std::size_t lines) const;
+
+  // Persistence: mosquitto logs "Saving in-memory database" before it writes, then replaces its database file
+  // by a rename. To kill the broker only after a change is on disk, take database_version() before the change
+  // and wait_for_database_save() with it after.
+  std::uint64_t database_version() const;  // the database file's inode; 0 when there is none yet
+  bool wait_for_database_save(std::uint64_t previous_version,
+                              std::chrono::milliseconds limit = std::chrono::seconds(5)) const;
   const std::filesystem::path& directory() const { return directory_; }
 
  private:

@@ -12,23 +12,27 @@
 namespace coromqtt::detail {
 
 // The contract of each is connect_transport's (transport.hpp), with `diagnostic` always present.
-asio::awaitable<std::unique_ptr<transport>> connect_tcp(asio::any_io_executor executor, const endpoint& where,
+asio::awaitable<std::unique_ptr<transport>> connect_tcp(const asio::any_io_executor& executor,
+                                                        const endpoint& where,
                                                         const transport_options& options, error_code& ec,
                                                         std::string& diagnostic);
 
-asio::awaitable<std::unique_ptr<transport>> connect_unix(asio::any_io_executor executor, const endpoint& where,
+asio::awaitable<std::unique_ptr<transport>> connect_unix(const asio::any_io_executor& executor,
+                                                         const endpoint& where,
                                                          const transport_options& options, error_code& ec,
                                                          std::string& diagnostic);
 
 // Fails with error::transport_not_available when the build has no TLS.
-asio::awaitable<std::unique_ptr<transport>> connect_tls(asio::any_io_executor executor, const endpoint& where,
+asio::awaitable<std::unique_ptr<transport>> connect_tls(const asio::any_io_executor& executor,
+                                                        const endpoint& where,
                                                         const transport_options& options, error_code& ec,
                                                         std::string& diagnostic);
 
-// WebSocket, and secure WebSocket (the TLS steps first). Fails with error::transport_not_available when the build
-// has no WebSocket, or no TLS for a secure one.
-asio::awaitable<std::unique_ptr<transport>> connect_websocket(asio::any_io_executor executor, const endpoint& where,
-                                                              const transport_options& options, error_code& ec,
-                                                              std::string& diagnostic);
+// WebSocket, and secure WebSocket (the TLS steps first). Fails with error::transport_not_available when the
+// build has no WebSocket, or no TLS for a secure one.
+asio::awaitable<std::unique_ptr<transport>> connect_websocket(const asio::any_io_executor& executor,
+                                                              const endpoint& where,
+                                                              const transport_options& options,
+                                                              error_code& ec, std::string& diagnostic);
 
 }  // namespace coromqtt::detail

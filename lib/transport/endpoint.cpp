@@ -17,10 +17,14 @@ struct scheme_name {
 
 // The first name of each kind is the canonical one, used by to_string().
 constexpr std::array schemes{
-    scheme_name{"mqtt", transport_kind::tcp},     scheme_name{"tcp", transport_kind::tcp},
-    scheme_name{"mqtts", transport_kind::tls},    scheme_name{"ssl", transport_kind::tls},
-    scheme_name{"tls", transport_kind::tls},      scheme_name{"ws", transport_kind::websocket},
-    scheme_name{"wss", transport_kind::secure_websocket}, scheme_name{"unix", transport_kind::unix_socket},
+    scheme_name{"mqtt", transport_kind::tcp},
+    scheme_name{"tcp", transport_kind::tcp},
+    scheme_name{"mqtts", transport_kind::tls},
+    scheme_name{"ssl", transport_kind::tls},
+    scheme_name{"tls", transport_kind::tls},
+    scheme_name{"ws", transport_kind::websocket},
+    scheme_name{"wss", transport_kind::secure_websocket},
+    scheme_name{"unix", transport_kind::unix_socket},
 };
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
@@ -41,8 +45,8 @@ std::optional<transport_kind> kind_of_scheme(std::string_view scheme) {
 // DNS names and addresses use, so that nothing odd reaches the resolver or the Host header.
 bool is_host_name(std::string_view host) {
   return !host.empty() && std::ranges::all_of(host, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-           c == '_' || c == '~';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
   });
 }
 
@@ -111,7 +115,8 @@ std::optional<endpoint> parse_url(std::string_view url) {
 
   if (result.kind == transport_kind::unix_socket) {
     // unix:///run/mosquitto.sock: an empty authority, then the absolute path.
-    if (rest.size() < 2 || rest.front() != '/' || rest.find('?') != std::string_view::npos) return std::nullopt;
+    if (rest.size() < 2 || rest.front() != '/' || rest.find('?') != std::string_view::npos)
+      return std::nullopt;
     result.host = std::string(rest);
     return result;
   }
@@ -122,7 +127,8 @@ std::optional<endpoint> parse_url(std::string_view url) {
   if (authority.find('@') != std::string_view::npos) return std::nullopt;
   if (!parse_authority(authority, result)) return std::nullopt;
 
-  bool websocket = result.kind == transport_kind::websocket || result.kind == transport_kind::secure_websocket;
+  bool websocket =
+      result.kind == transport_kind::websocket || result.kind == transport_kind::secure_websocket;
   if (websocket) {
     if (target.empty()) target = "/";
     if (target.front() == '?') return std::nullopt;  // "ws://host?q": a query needs a path before it
@@ -138,22 +144,32 @@ std::optional<endpoint> parse_url(std::string_view url) {
 
 std::uint16_t default_port(transport_kind kind) noexcept {
   switch (kind) {
-    case transport_kind::tcp: return 1883;
-    case transport_kind::tls: return 8883;
-    case transport_kind::websocket: return 80;
-    case transport_kind::secure_websocket: return 443;
-    case transport_kind::unix_socket: return 0;
+    case transport_kind::tcp:
+      return 1883;
+    case transport_kind::tls:
+      return 8883;
+    case transport_kind::websocket:
+      return 80;
+    case transport_kind::secure_websocket:
+      return 443;
+    case transport_kind::unix_socket:
+      return 0;
   }
   return 0;
 }
 
 std::string_view to_string(transport_kind kind) noexcept {
   switch (kind) {
-    case transport_kind::tcp: return "tcp";
-    case transport_kind::tls: return "tls";
-    case transport_kind::websocket: return "ws";
-    case transport_kind::secure_websocket: return "wss";
-    case transport_kind::unix_socket: return "unix";
+    case transport_kind::tcp:
+      return "tcp";
+    case transport_kind::tls:
+      return "tls";
+    case transport_kind::websocket:
+      return "ws";
+    case transport_kind::secure_websocket:
+      return "wss";
+    case transport_kind::unix_socket:
+      return "unix";
   }
   return "unknown";
 }

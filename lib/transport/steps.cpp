@@ -1,5 +1,6 @@
-// GCC 12 reports a null dereference inside Asio's scheduler (compensating_work_started, reached from the resolver
-// and socket services after inlining): a false positive in a system header that -Werror would make fatal.
+// GCC 12 reports a null dereference inside Asio's scheduler (compensating_work_started, reached from the
+// resolver and socket services after inlining): a false positive in a system header that -Werror would make
+// fatal.
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 
 #include "transport/steps.hpp"
@@ -23,11 +24,12 @@ std::string in_milliseconds(steady_duration duration) {
 }
 
 // getaddrinfo cannot be interrupted: asio runs it on a thread of its own and completes the handler when it
-// returns, cancelled or not, so racing it against a timer would still wait for it. What is bounded here is our
-// wait for the answer: the handler and this coroutine share the state, and an answer that comes too late finds
-// nobody waiting and is dropped with the state.
+// returns, cancelled or not, so racing it against a timer would still wait for it. What is bounded here is
+// our wait for the answer: the handler and this coroutine share the state, and an answer that comes too late
+// finds nobody waiting and is dropped with the state.
 struct pending_resolution {
-  explicit pending_resolution(const asio::any_io_executor& executor) : resolver(executor), answered(executor) {}
+  explicit pending_resolution(const asio::any_io_executor& executor)
+      : resolver(executor), answered(executor) {}
 
   tcp::resolver resolver;
   asio::steady_timer answered;  // a condition variable: the completion handler cancels the wait
@@ -71,7 +73,8 @@ error_code open_and_configure(tcp::socket& socket, const tcp& protocol, const tr
   if (!ec) socket.set_option(tcp::no_delay(true), ec);
   // Buffer sizes before connecting: the receive window scale is agreed in the SYN.
   if (!ec && options.receive_buffer_size != 0) {
-    socket.set_option(asio::socket_base::receive_buffer_size(static_cast<int>(options.receive_buffer_size)), ec);
+    socket.set_option(asio::socket_base::receive_buffer_size(static_cast<int>(options.receive_buffer_size)),
+                      ec);
   }
   if (!ec && options.send_buffer_size != 0) {
     socket.set_option(asio::socket_base::send_buffer_size(static_cast<int>(options.send_buffer_size)), ec);
@@ -82,23 +85,24 @@ error_code open_and_configure(tcp::socket& socket, const tcp& protocol, const tr
 
 // Tries each address in turn until one accepts; the socket is reopened for each (a failed connect leaves it
 // unusable), and bound again to the local address if there is one.
-asio::awaitable<error_code> connect_to_first_answering(tcp::socket& socket, const std::vector<tcp::endpoint>& addresses,
+asio::awaitable<error_code> connect_to_first_answering(tcp::socket& socket,
+                                                       const std::vector<tcp::endpoint>& addresses,
                                                        const transport_options& options,
                                                        const std::optional<asio::ip::address>& local_address,
                                                        std::string& diagnostic) {
-  error_code last_error = asio::error::address_family_not_supported;  // when every address is of the other family
+  error_code last_error =
+      asio::error::address_family_not_supported;  // when every address is of the other family
   diagnostic.clear();
   for (const auto& address : addresses) {
     if (local_address && local_address->is_v4() != address.address().is_v4()) continue;
     error_code ignored;
     socket.close(ignored);
-    if (auto ec = open_and_configure(socket, address.protocol(), options, local_address)) {
-      last_error = ec;
-    } else {
+    last_error = open_and_configure(socket, address.protocol(), options, local_address);
+    if (!last_error) {
       auto [connect_ec] = co_await socket.async_connect(address, use_nothrow_awaitable);
-      if (!connect_ec) co_return connect_ec;
       last_error = connect_ec;
-      const bool cancelled = co_await is_cancelled();
+      if (!last_error) co_return last_error;
+      bool cancelled = co_await is_cancelled();
       if (cancelled) co_return asio::error::operation_aborted;
     }
     if (!diagnostic.empty()) diagnostic += "; ";
@@ -113,7 +117,8 @@ asio::awaitable<error_code> connect_to_first_answering(tcp::socket& socket, cons
 asio::awaitable<error_code> with_deadline(asio::awaitable<error_code> operation, steady_duration limit,
                                           error timeout) {
   using namespace asio::experimental::awaitable_operators;
-  asio::steady_timer deadline(co_await asio::this_coro::executor, limit);
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer deadline(executor, limit);
   auto deadline_passed = deadline.async_wait(use_nothrow_awaitable);
   auto race = std::move(operation) || std::move(deadline_passed);
   auto winner = co_await std::move(race);
@@ -150,8 +155,8 @@ asio::awaitable<error_code> connect_tcp_socket(tcp::socket& socket, const endpoi
     if (ec) co_return ec;
   }
 
-  ec = co_await with_deadline(connect_to_first_answering(socket, addresses, options, local_address, diagnostic),
-                              options.connect_timeout, error::connect_timeout);
+  auto connecting = connect_to_first_answering(socket, addresses, options, local_address, diagnostic);
+  ec = co_await with_deadline(std::move(connecting), options.connect_timeout, error::connect_timeout);
   if (ec == error::connect_timeout) {
     diagnostic = "connecting to " + host_and_port(where.host, where.effective_port()) + " timed out after " +
                  in_milliseconds(options.connect_timeout);

@@ -22,12 +22,15 @@ inline constexpr auto use_nothrow_awaitable = asio::as_tuple(asio::use_awaitable
 
 // Runs `operation` unless `limit` passes first: then the operation is cancelled (terminal cancellation, which
 // sockets, the SSL stream and Beast's WebSocket stream honour), awaited, and `timeout` is returned. When the
-// caller is cancelled, returns operation_aborted.
+// caller is cancelled, returns operation_aborted. Callers bind the operation to a named local first: g++ 12
+// destroys a temporary with a destructor inside a co_await expression twice.
 asio::awaitable<error_code> with_deadline(asio::awaitable<error_code> operation, steady_duration limit,
                                           error timeout);
 
-// True when the calling coroutine has been cancelled. Its next co_await of an asynchronous operation would throw
-// (asio's throw_if_cancelled is on by default, and it belongs to the caller); we report an error instead.
+// True when the calling coroutine has been cancelled. Bind the result to a variable before testing it: g++ 12
+// miscompiles a co_await inside an if condition (the coroutine is later resumed at an invalid suspension
+// point). Its next co_await of an asynchronous operation would throw (asio's throw_if_cancelled is on by
+// default, and it belongs to the caller); we report an error instead.
 asio::awaitable<bool> is_cancelled();
 
 // Resolves the endpoint's host (unless it is an IP address) and connects `socket` to the first address that

@@ -15,8 +15,8 @@ namespace coromqtt::detail {
 // Specialised per stream type with:
 //   static asio::awaitable<error_code> read_some(Stream&, asio::mutable_buffer, std::size_t& bytes_read);
 //   static asio::awaitable<error_code> write(Stream&, asio::const_buffer);
-//   static asio::awaitable<void> graceful_close(Stream&);   // may fail or hang: it is bounded and followed by close
-//   static void close(Stream&) noexcept;                      // closes the socket underneath
+//   static asio::awaitable<void> graceful_close(Stream&);   // may fail or hang: it is bounded and followed
+//   by close static void close(Stream&) noexcept;                      // closes the socket underneath
 template <class Stream>
 struct stream_ops;
 
@@ -35,7 +35,7 @@ class stream_transport final : public transport {
 
   asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec) override {
     std::size_t bytes_read = 0;
-    const bool cancelled = co_await is_cancelled();
+    bool cancelled = co_await is_cancelled();
     if (cancelled) {
       ec = asio::error::operation_aborted;
     } else {
@@ -45,8 +45,7 @@ class stream_transport final : public transport {
   }
 
   asio::awaitable<void> write(asio::const_buffer buffer, error_code& ec) override {
-    // g++ 12 miscompiles a co_await in an if condition followed by one in a branch: await into a local first.
-    const bool cancelled = co_await is_cancelled();
+    bool cancelled = co_await is_cancelled();
     if (cancelled) {
       ec = asio::error::operation_aborted;
     } else {
@@ -56,9 +55,10 @@ class stream_transport final : public transport {
 
   asio::awaitable<void> shutdown() override {
     using namespace asio::experimental::awaitable_operators;
-    const bool cancelled = co_await is_cancelled();
+    bool cancelled = co_await is_cancelled();
     if (!cancelled) {
-      asio::steady_timer deadline(co_await asio::this_coro::executor, close_timeout_);
+      auto executor = co_await asio::this_coro::executor;
+      asio::steady_timer deadline(executor, close_timeout_);
       auto closing = ops::graceful_close(stream_);
       auto deadline_passed = deadline.async_wait(use_nothrow_awaitable);
       auto race = std::move(closing) || std::move(deadline_passed);

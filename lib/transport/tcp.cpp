@@ -1,5 +1,6 @@
-// GCC 12 reports a null dereference inside Asio's scheduler (compensating_work_started, reached from the resolver
-// and socket services after inlining): a false positive in a system header that -Werror would make fatal.
+// GCC 12 reports a null dereference inside Asio's scheduler (compensating_work_started, reached from the
+// resolver and socket services after inlining): a false positive in a system header that -Werror would make
+// fatal.
 #pragma GCC diagnostic ignored "-Wnull-dereference"
 
 // Plain TCP and Unix domain socket transports.
@@ -19,14 +20,16 @@ using unix_socket = asio::local::stream_protocol::socket;
 namespace {
 
 // TCP's graceful close: our FIN, then read (and discard) until the peer's. Closing a socket with unread data
-// sends a reset instead of a FIN, and a reset may destroy what we sent last (a DISCONNECT) before the peer reads it.
+// sends a reset instead of a FIN, and a reset may destroy what we sent last (a DISCONNECT) before the peer
+// reads it.
 template <class Socket>
 asio::awaitable<void> send_fin_and_drain(Socket& socket) {
   error_code ec;
   socket.shutdown(asio::socket_base::shutdown_send, ec);
   std::array<char, 512> discarded;
   while (!ec) {
-    auto [read_ec, bytes_read] = co_await socket.async_read_some(asio::buffer(discarded), use_nothrow_awaitable);
+    auto [read_ec, bytes_read] =
+        co_await socket.async_read_some(asio::buffer(discarded), use_nothrow_awaitable);
     ec = read_ec;
   }
 }
@@ -36,7 +39,8 @@ asio::awaitable<void> send_fin_and_drain(Socket& socket) {
 // The operations of a plain socket stream, for TCP and Unix domain sockets alike.
 template <class Socket>
 struct socket_stream_ops {
-  static asio::awaitable<error_code> read_some(Socket& socket, asio::mutable_buffer buffer, std::size_t& bytes_read) {
+  static asio::awaitable<error_code> read_some(Socket& socket, asio::mutable_buffer buffer,
+                                               std::size_t& bytes_read) {
     auto [ec, n] = co_await socket.async_read_some(buffer, use_nothrow_awaitable);
     bytes_read = n;
     co_return ec;
@@ -61,7 +65,8 @@ struct stream_ops<tcp::socket> : socket_stream_ops<tcp::socket> {};
 template <>
 struct stream_ops<unix_socket> : socket_stream_ops<unix_socket> {};
 
-asio::awaitable<std::unique_ptr<transport>> connect_tcp(asio::any_io_executor executor, const endpoint& where,
+asio::awaitable<std::unique_ptr<transport>> connect_tcp(const asio::any_io_executor& executor,
+                                                        const endpoint& where,
                                                         const transport_options& options, error_code& ec,
                                                         std::string& diagnostic) {
   tcp::socket socket(executor);
@@ -74,14 +79,16 @@ asio::awaitable<std::unique_ptr<transport>> connect_tcp(asio::any_io_executor ex
 
 namespace {
 
-asio::awaitable<error_code> connect_unix_socket(unix_socket& socket, asio::local::stream_protocol::endpoint path) {
+asio::awaitable<error_code> connect_unix_socket(unix_socket& socket,
+                                                asio::local::stream_protocol::endpoint path) {
   auto [ec] = co_await socket.async_connect(path, use_nothrow_awaitable);
   co_return ec;
 }
 
 }  // namespace
 
-asio::awaitable<std::unique_ptr<transport>> connect_unix(asio::any_io_executor executor, const endpoint& where,
+asio::awaitable<std::unique_ptr<transport>> connect_unix(const asio::any_io_executor& executor,
+                                                         const endpoint& where,
                                                          const transport_options& options, error_code& ec,
                                                          std::string& diagnostic) {
   // sockaddr_un holds a path of at most 107 bytes; asio would throw for a longer one.
@@ -92,8 +99,8 @@ asio::awaitable<std::unique_ptr<transport>> connect_unix(asio::any_io_executor e
     co_return nullptr;
   }
   unix_socket socket(executor);
-  ec = co_await with_deadline(connect_unix_socket(socket, asio::local::stream_protocol::endpoint(where.host)),
-                              options.connect_timeout, error::connect_timeout);
+  auto connecting = connect_unix_socket(socket, asio::local::stream_protocol::endpoint(where.host));
+  ec = co_await with_deadline(std::move(connecting), options.connect_timeout, error::connect_timeout);
   if (ec) {
     diagnostic = "connecting to unix socket " + where.host + " failed: " + ec.message();
     co_return nullptr;

@@ -1,7 +1,7 @@
 // TLS over TCP (asio::ssl on OpenSSL): verification on by default, errors that say what failed.
-#include <coromqtt/config.hpp>
-
 #include "transport/connectors.hpp"
+
+#include <coromqtt/config.hpp>
 
 #if COROMQTT_HAS_TLS
 
@@ -11,7 +11,6 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/verify_context.hpp>
 #include <boost/asio/write.hpp>
-
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -23,10 +22,12 @@
 namespace coromqtt::detail {
 namespace {
 
-// --- What the server asked for -------------------------------------------------------------------------------
+// --- What the server asked for
+// -------------------------------------------------------------------------------
 
-// When we have no client certificate, OpenSSL calls this if the server asks for one; we note it in the SSL object
-// so that a failed handshake (TLS 1.2 servers answer with a bare handshake_failure alert) can say what happened.
+// When we have no client certificate, OpenSSL calls this if the server asks for one; we note it in the SSL
+// object so that a failed handshake (TLS 1.2 servers answer with a bare handshake_failure alert) can say what
+// happened.
 int certificate_request_index() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
@@ -41,10 +42,12 @@ bool certificate_requested_without_one(SSL* ssl) {
   return SSL_get_ex_data(ssl, certificate_request_index()) != nullptr;
 }
 
-// --- Classifying failures ------------------------------------------------------------------------------------
+// --- Classifying failures
+// ------------------------------------------------------------------------------------
 
 bool is_openssl_reason(const error_code& ec, int reason) {
-  return ec.category() == asio::error::get_ssl_category() && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == reason;
+  return ec.category() == asio::error::get_ssl_category() &&
+         ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == reason;
 }
 
 error from_verify_result(long verify_result) {
@@ -70,8 +73,10 @@ error from_verify_result(long verify_result) {
 }
 
 error classify_handshake_failure(SSL* ssl, const error_code& ec) {
-  if (is_openssl_reason(ec, SSL_R_CERTIFICATE_VERIFY_FAILED)) return from_verify_result(SSL_get_verify_result(ssl));
-  if (is_openssl_reason(ec, SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED)) return error::tls_client_certificate_required;
+  if (is_openssl_reason(ec, SSL_R_CERTIFICATE_VERIFY_FAILED))
+    return from_verify_result(SSL_get_verify_result(ssl));
+  if (is_openssl_reason(ec, SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED))
+    return error::tls_client_certificate_required;
   // A TLS 1.2 server that insists on a certificate ends the handshake with a handshake_failure alert (or just
   // closes): after it asked for a certificate we did not have, that is what it meant.
   if (certificate_requested_without_one(ssl)) return error::tls_client_certificate_required;
@@ -91,7 +96,8 @@ std::string describe_verify_failure(X509_STORE_CTX* store) {
   return text + ": " + X509_verify_cert_error_string(X509_STORE_CTX_get_error(store));
 }
 
-// --- Context -------------------------------------------------------------------------------------------------
+// --- Context
+// -------------------------------------------------------------------------------------------------
 
 // ALPN's wire format: each protocol name preceded by its length (RFC 7301 3.1).
 std::optional<std::string> alpn_wire_format(const std::vector<std::string>& protocols) {
@@ -106,7 +112,8 @@ std::optional<std::string> alpn_wire_format(const std::vector<std::string>& prot
 
 // Loads one file into the context; on failure, says which in `diagnostic`.
 template <class Load>
-bool load(Load&& load_file, const char* what, const std::string& path, error_code& ec, std::string& diagnostic) {
+bool load(Load&& load_file, const char* what, const std::string& path, error_code& ec,
+          std::string& diagnostic) {
   error_code load_ec;
   load_file(load_ec);
   if (!load_ec) return true;
@@ -121,20 +128,20 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const tls_options& options,
                                                      std::string& diagnostic) {
   auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   SSL_CTX* native = context->native_handle();
-  SSL_CTX_set_min_proto_version(native, options.minimum_version == tls_options::version::tls1_3 ? TLS1_3_VERSION
-                                                                                               : TLS1_2_VERSION);
+  SSL_CTX_set_min_proto_version(
+      native, options.minimum_version == tls_options::version::tls1_3 ? TLS1_3_VERSION : TLS1_2_VERSION);
   if (options.insecure_skip_verify) {
     context->set_verify_mode(asio::ssl::verify_none);
   } else {
     context->set_verify_mode(asio::ssl::verify_peer);
     if (!options.ca_file.empty() &&
-        !load([&](error_code& e) { context->load_verify_file(options.ca_file, e); }, "ca_file", options.ca_file, ec,
-              diagnostic)) {
+        !load([&](error_code& e) { context->load_verify_file(options.ca_file, e); }, "ca_file",
+              options.ca_file, ec, diagnostic)) {
       return nullptr;
     }
     if (!options.ca_path.empty() &&
-        !load([&](error_code& e) { context->add_verify_path(options.ca_path, e); }, "ca_path", options.ca_path, ec,
-              diagnostic)) {
+        !load([&](error_code& e) { context->add_verify_path(options.ca_path, e); }, "ca_path",
+              options.ca_path, ec, diagnostic)) {
       return nullptr;
     }
     if (options.ca_file.empty() && options.ca_path.empty() &&
@@ -149,7 +156,9 @@ std::shared_ptr<asio::ssl::context> make_tls_context(const tls_options& options,
     const std::string& key_file = options.key_file.empty() ? options.cert_file : options.key_file;
     if (!options.key_password.empty()) {
       context->set_password_callback(
-          [password = options.key_password](std::size_t, asio::ssl::context::password_purpose) { return password; });
+          [password = options.key_password](std::size_t, asio::ssl::context::password_purpose) {
+            return password;
+          });
     }
     if (!load([&](error_code& e) { context->use_certificate_chain_file(options.cert_file, e); }, "cert_file",
               options.cert_file, ec, diagnostic) ||
@@ -184,8 +193,9 @@ asio::awaitable<error_code> handshake(tls_stream& stream) {
 
 }  // namespace
 
-asio::awaitable<error_code> tls_handshake(tls_stream& stream, const std::string& host, const tls_options& options,
-                                          steady_duration limit, std::string& diagnostic) {
+asio::awaitable<error_code> tls_handshake(tls_stream& stream, const std::string& host,
+                                          const tls_options& options, steady_duration limit,
+                                          std::string& diagnostic) {
   SSL* ssl = stream.native_handle();
   const std::string& name = options.server_name.empty() ? host : options.server_name;
   error_code not_an_address;
@@ -208,18 +218,21 @@ asio::awaitable<error_code> tls_handshake(tls_stream& stream, const std::string&
     error_code ignored;
     stream.set_verify_callback(
         [verify_failure](bool preverified, asio::ssl::verify_context& context) {
-          if (!preverified && verify_failure->empty()) *verify_failure = describe_verify_failure(context.native_handle());
+          if (!preverified && verify_failure->empty())
+            *verify_failure = describe_verify_failure(context.native_handle());
           return preverified;
         },
         ignored);
   }
 
-  auto ec = co_await with_deadline(handshake(stream), limit, error::handshake_timeout);
+  auto handshaking = handshake(stream);
+  auto ec = co_await with_deadline(std::move(handshaking), limit, error::handshake_timeout);
   if (!ec || ec == asio::error::operation_aborted) co_return ec;
   diagnostic = "TLS handshake with " + name + " failed: ";
   if (ec == error::handshake_timeout) {
     diagnostic += "no answer within " +
-                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()) + " ms";
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()) +
+                  " ms";
     co_return ec;
   }
   diagnostic += ec.message();
@@ -229,7 +242,8 @@ asio::awaitable<error_code> tls_handshake(tls_stream& stream, const std::string&
 
 error_code translate_tls_read_error(error_code ec) {
   if (ec == asio::ssl::error::stream_truncated) return asio::error::eof;
-  if (is_openssl_reason(ec, SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED)) return error::tls_client_certificate_required;
+  if (is_openssl_reason(ec, SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED))
+    return error::tls_client_certificate_required;
   return ec;
 }
 
@@ -268,7 +282,8 @@ struct stream_ops<tls_stream> {
   }
 };
 
-asio::awaitable<std::unique_ptr<transport>> connect_tls(asio::any_io_executor executor, const endpoint& where,
+asio::awaitable<std::unique_ptr<transport>> connect_tls(const asio::any_io_executor& executor,
+                                                        const endpoint& where,
                                                         const transport_options& options, error_code& ec,
                                                         std::string& diagnostic) {
   auto context = make_tls_context(options.tls, ec, diagnostic);
@@ -289,7 +304,7 @@ asio::awaitable<std::unique_ptr<transport>> connect_tls(asio::any_io_executor ex
 
 namespace coromqtt::detail {
 
-asio::awaitable<std::unique_ptr<transport>> connect_tls(asio::any_io_executor, const endpoint&,
+asio::awaitable<std::unique_ptr<transport>> connect_tls(const asio::any_io_executor&, const endpoint&,
                                                         const transport_options&, error_code& ec,
                                                         std::string& diagnostic) {
   ec = error::transport_not_available;

@@ -31,12 +31,12 @@ class transport {
 
   // Reads at least one byte: whatever has arrived, which may hold part of an MQTT packet or several (a packet
   // may span WebSocket frames [MQTT-6.0.0-2]; the reader reassembles).
-  // Errors: asio::error::eof when the peer closed the connection, however it did (TCP FIN, TLS close_notify or
-  // a TCP close without it, WebSocket close frame); operation_aborted after close() or cancellation;
+  // Errors: asio::error::eof when the peer closed the connection, however it did (TCP FIN, TLS close_notify
+  // or a TCP close without it, WebSocket close frame); operation_aborted after close() or cancellation;
   // error::tls_client_certificate_required when a TLS 1.3 broker rejects the missing client certificate after
-  // the handshake (see docs/security.md); error::protocol_violation for a WebSocket text frame [MQTT-6.0.0-1];
-  // otherwise the transport's own error (connection_reset...).
-  // Cancellation: terminal; the transport is then unusable (close it).
+  // the handshake (see docs/security.md); error::protocol_violation for a WebSocket text frame
+  // [MQTT-6.0.0-1]; otherwise the transport's own error (connection_reset...). Cancellation: terminal; the
+  // transport is then unusable (close it).
   virtual asio::awaitable<std::size_t> read_some(asio::mutable_buffer buffer, error_code& ec) = 0;
 
   // Writes the whole buffer: one WebSocket binary message (one frame) per call, TLS records as large as TLS
@@ -64,15 +64,19 @@ class transport {
 //   error::transport_not_available (TLS or WebSocket not in this build);
 //   the resolver's error, or error::resolve_timeout;
 //   the last address's connect error (connection_refused...), or error::connect_timeout;
-//   TLS: error::tls_unknown_ca, tls_host_name_mismatch, tls_certificate_expired, tls_certificate_not_yet_valid,
-//        tls_client_certificate_required (TLS 1.2; TLS 1.3 reports it on the first read), else tls_handshake_failed;
+//   TLS: error::tls_unknown_ca, tls_host_name_mismatch, tls_certificate_expired,
+//   tls_certificate_not_yet_valid,
+//        tls_client_certificate_required (TLS 1.2; TLS 1.3 reports it on the first read), else
+//        tls_handshake_failed;
 //   WebSocket: error::websocket_upgrade_failed (refused, or not the "mqtt" subprotocol);
 //   error::handshake_timeout for either handshake; operation_aborted when cancelled.
-// When `diagnostic` is given it receives one line saying which step failed and why in the words of the library
-// underneath (OpenSSL's verify error and the certificate's subject, the HTTP status of a refused upgrade...).
-// Cancellation: terminal; every step stops at once.
-asio::awaitable<std::unique_ptr<transport>> connect_transport(asio::any_io_executor executor, const endpoint& where,
-                                                              const transport_options& options, error_code& ec,
+// When `diagnostic` is given it receives one line saying which step failed and why in the words of the
+// library underneath (OpenSSL's verify error and the certificate's subject, the HTTP status of a refused
+// upgrade...). Cancellation: terminal; every step stops at once.
+asio::awaitable<std::unique_ptr<transport>> connect_transport(const asio::any_io_executor& executor,
+                                                              const endpoint& where,
+                                                              const transport_options& options,
+                                                              error_code& ec,
                                                               std::string* diagnostic = nullptr);
 
 }  // namespace coromqtt::detail

@@ -1,8 +1,9 @@
-// MQTT over WebSocket and secure WebSocket (Boost.Beast), MQTT 5.0 section 6: binary frames, subprotocol "mqtt".
+// MQTT over WebSocket and secure WebSocket (Boost.Beast), MQTT 5.0 section 6: binary frames, subprotocol
+// "mqtt".
+#include "transport/connectors.hpp"
+
 #include <coromqtt/config.hpp>
 #include <coromqtt/error.hpp>
-
-#include "transport/connectors.hpp"
 
 #if COROMQTT_HAS_WEBSOCKET
 
@@ -28,8 +29,8 @@ using asio::ip::tcp;
 
 namespace {
 
-// Client frames are masked by copying the payload through Beast's write buffer; a buffer the size of a full TLS
-// record lets one large write become a few large socket writes rather than many 4 KiB ones.
+// Client frames are masked by copying the payload through Beast's write buffer; a buffer the size of a full
+// TLS record lets one large write become a few large socket writes rather than many 4 KiB ones.
 constexpr std::size_t mask_buffer_size = 16 * 1024;
 
 // The peer's close frame is the peer closing, like a FIN: the client sees eof for both.
@@ -51,16 +52,18 @@ void configure(websocket::stream<NextLayer>& ws, const websocket_options& option
   // Reads are streamed with read_some, so Beast never holds a whole message; the MQTT reader enforces the
   // Maximum Packet Size.
   ws.read_message_max(0);
-  ws.set_option(websocket::stream_base::decorator([headers = options.headers](websocket::request_type& request) {
-    request.set(beast::http::field::sec_websocket_protocol, "mqtt");  // [MQTT-6.0.0-3]
-    request.set(beast::http::field::user_agent, "coromqtt");
-    for (const auto& [name, value] : headers) request.set(name, value);
-  }));
+  ws.set_option(
+      websocket::stream_base::decorator([headers = options.headers](websocket::request_type& request) {
+        request.set(beast::http::field::sec_websocket_protocol, "mqtt");  // [MQTT-6.0.0-3]
+        request.set(beast::http::field::user_agent, "coromqtt");
+        for (const auto& [name, value] : headers) request.set(name, value);
+      }));
 }
 
 // RFC 6455 4.1: the Host header carries the port unless it is the scheme's default.
 std::string host_header(const endpoint& where) {
-  if (where.effective_port() != default_port(where.kind)) return host_and_port(where.host, where.effective_port());
+  if (where.effective_port() != default_port(where.kind))
+    return host_and_port(where.host, where.effective_port());
   return where.host.find(':') == std::string::npos ? where.host : "[" + where.host + "]";
 }
 
@@ -78,22 +81,26 @@ asio::awaitable<error_code> websocket_handshake(websocket::stream<NextLayer>& ws
                                                 steady_duration limit, std::string& diagnostic) {
   auto host = host_header(where);
   websocket::response_type response;
-  auto ec = co_await with_deadline(upgrade(ws, host, where.path, response), limit, error::handshake_timeout);
+  auto upgrading = upgrade(ws, host, where.path, response);
+  auto ec = co_await with_deadline(std::move(upgrading), limit, error::handshake_timeout);
   if (ec == asio::error::operation_aborted) co_return ec;
   diagnostic = "WebSocket upgrade at " + host + where.path + " failed: ";
   if (ec == error::handshake_timeout) {
     diagnostic += "no answer within " +
-                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()) + " ms";
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()) +
+                  " ms";
     co_return ec;
   }
   if (ec) {
     diagnostic += ec.message();
     if (response.result_int() != 0) {
-      diagnostic += " (HTTP " + std::to_string(response.result_int()) + " " + std::string(response.reason()) + ")";
+      diagnostic +=
+          " (HTTP " + std::to_string(response.result_int()) + " " + std::string(response.reason()) + ")";
     }
     co_return error::websocket_upgrade_failed;
   }
-  // [MQTT-6.0.0-3]: the server must have chosen "mqtt"; anything else may speak another protocol on the frames.
+  // [MQTT-6.0.0-3]: the server must have chosen "mqtt"; anything else may speak another protocol on the
+  // frames.
   if (auto protocol = response[beast::http::field::sec_websocket_protocol]; protocol != "mqtt") {
     diagnostic += "the server did not select the \"mqtt\" subprotocol (Sec-WebSocket-Protocol: \"" +
                   std::string(protocol) + "\")";
@@ -109,7 +116,8 @@ template <class NextLayer>
 struct stream_ops<websocket::stream<NextLayer>> {
   using stream_type = websocket::stream<NextLayer>;
 
-  static asio::awaitable<error_code> read_some(stream_type& ws, asio::mutable_buffer buffer, std::size_t& bytes_read) {
+  static asio::awaitable<error_code> read_some(stream_type& ws, asio::mutable_buffer buffer,
+                                               std::size_t& bytes_read) {
     for (;;) {
       auto [ec, n] = co_await ws.async_read_some(buffer, use_nothrow_awaitable);
       if (ec) co_return translate_websocket_read_error(ec);
@@ -139,9 +147,10 @@ struct stream_ops<websocket::stream<NextLayer>> {
   }
 };
 
-asio::awaitable<std::unique_ptr<transport>> connect_websocket(asio::any_io_executor executor, const endpoint& where,
-                                                              const transport_options& options, error_code& ec,
-                                                              std::string& diagnostic) {
+asio::awaitable<std::unique_ptr<transport>> connect_websocket(const asio::any_io_executor& executor,
+                                                              const endpoint& where,
+                                                              const transport_options& options,
+                                                              error_code& ec, std::string& diagnostic) {
   if (where.kind == transport_kind::websocket) {
     websocket::stream<tcp::socket> ws(executor);
     configure(ws, options.websocket);
@@ -161,7 +170,8 @@ asio::awaitable<std::unique_ptr<transport>> connect_websocket(asio::any_io_execu
   configure(wss, options.websocket);
   ec = co_await connect_tcp_socket(wss.next_layer().next_layer(), where, options, diagnostic);
   if (ec) co_return nullptr;
-  ec = co_await tls_handshake(wss.next_layer(), where.host, options.tls, options.handshake_timeout, diagnostic);
+  ec = co_await tls_handshake(wss.next_layer(), where.host, options.tls, options.handshake_timeout,
+                              diagnostic);
   if (ec) co_return nullptr;
   ec = co_await websocket_handshake(wss, where, options.handshake_timeout, diagnostic);
   if (ec) co_return nullptr;
@@ -182,7 +192,7 @@ asio::awaitable<std::unique_ptr<transport>> connect_websocket(asio::any_io_execu
 
 namespace coromqtt::detail {
 
-asio::awaitable<std::unique_ptr<transport>> connect_websocket(asio::any_io_executor, const endpoint&,
+asio::awaitable<std::unique_ptr<transport>> connect_websocket(const asio::any_io_executor&, const endpoint&,
                                                               const transport_options&, error_code& ec,
                                                               std::string& diagnostic) {
   ec = error::transport_not_available;

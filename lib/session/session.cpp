@@ -98,7 +98,7 @@ session::~session() = default;
 void session::begin_connection(const credentials& creds, clock::time_point now) {
   pending_.clear();
   writing_.clear();
-  read_size_ = 0;
+  read_buffer_.clear();
   input_blocked_ = false;
   last_error_ = {};
   property_scratch_.clear();
@@ -156,7 +156,7 @@ void session::end_connection(clock::time_point now) {
   state_ = session_state::disconnected;
   pending_.clear();
   writing_.clear();
-  read_size_ = 0;
+  read_buffer_.clear();
   input_blocked_ = false;
   quota_in_use_ = 0;
   throttled_until_ = {};
@@ -195,20 +195,22 @@ void session::reset_session() {
 // Input
 
 std::span<std::uint8_t> session::read_space() {
-  std::size_t wanted = read_size_ + 1;
+  // read_buffer_ holds the bytes read and not yet processed; the read goes into the capacity beyond them.
+  const std::size_t held = read_buffer_.size();
+  std::size_t wanted = held + 1;
   // A packet whose header is in: make room for all of it at once (bounded by read_frame's size check).
-  const auto frame = proto::read_frame({read_buffer_.data(), read_size_}, options_.maximum_packet_size);
+  const auto frame = proto::read_frame(read_buffer_.bytes(), incoming_packet_limit());
   if (frame.status == proto::frame_status::need_more && frame.needed > wanted) wanted = frame.needed;
   if (read_buffer_.capacity() < initial_read_capacity) wanted = std::max(wanted, initial_read_capacity);
   // The previous read filled the buffer: the broker is streaming, read bigger chunks.
-  if (read_size_ == read_buffer_.capacity() && read_buffer_.capacity() < streaming_read_capacity)
+  if (held == read_buffer_.capacity() && read_buffer_.capacity() < streaming_read_capacity)
     wanted = std::max(wanted, read_buffer_.capacity() * 2);
-  read_buffer_.reserve(wanted);
-  return {read_buffer_.data() + read_size_, read_buffer_.capacity() - read_size_};
+  read_buffer_.reserve(wanted);  // keeps the held bytes
+  return {read_buffer_.data() + held, read_buffer_.capacity() - held};
 }
 
 error_code session::on_read(std::size_t n, clock::time_point now) {
-  read_size_ += n;
+  read_buffer_.resize(read_buffer_.size() + n);  // the bytes were written into read_space()
   stats_.bytes_received.add(n);
   keep_alive_.on_received(now);  // any bytes show the broker is alive, even part of a large packet
   return process_input(now);
@@ -222,9 +224,9 @@ error_code session::resume_input(clock::time_point now) {
 error_code session::process_input(clock::time_point now) {
   std::size_t offset = 0;
   error_code ec;
-  while (offset < read_size_ && state_ != session_state::disconnected) {
-    const proto::byte_view rest{read_buffer_.data() + offset, read_size_ - offset};
-    const auto frame = proto::read_frame(rest, options_.maximum_packet_size);
+  while (offset < read_buffer_.size() && state_ != session_state::disconnected) {
+    const auto rest = read_buffer_.bytes().subspan(offset);
+    const auto frame = proto::read_frame(rest, incoming_packet_limit());
     if (frame.status == proto::frame_status::need_more) break;
     if (frame.status == proto::frame_status::error) {
       ec = violation(proto::reason_for(frame.error), frame.error);
@@ -246,11 +248,8 @@ error_code session::process_input(clock::time_point now) {
     offset += frame.header.packet_size();
   }
   // Keep the unprocessed tail (a partial packet, or packets waiting for room) at the front.
-  if (offset > 0) {
-    std::memmove(read_buffer_.data(), read_buffer_.data() + offset, read_size_ - offset);
-    read_size_ -= offset;
-  }
-  if (read_size_ == 0 && read_buffer_.capacity() > streaming_read_capacity)
+  read_buffer_.consume(offset);
+  if (read_buffer_.empty() && read_buffer_.capacity() > streaming_read_capacity)
     read_buffer_.shrink_to(streaming_read_capacity);
   progress(now);
   update_gauges();
@@ -698,6 +697,11 @@ void session::commit_write(clock::time_point now) {
   keep_alive_.on_sent(now);
   progress(now);
   update_gauges();
+}
+
+std::uint32_t session::incoming_packet_limit() const noexcept {
+  // 0 in the options means no limit of our own: the protocol's.
+  return options_.maximum_packet_size ? options_.maximum_packet_size : proto::max_packet_size;
 }
 
 std::uint16_t session::wire_quota() const noexcept {

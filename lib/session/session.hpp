@@ -235,6 +235,7 @@ class session {
   void finish_publish(std::uint16_t id, error_code, publish_result);
 
   std::uint16_t wire_quota() const noexcept;
+  std::uint32_t incoming_packet_limit() const noexcept;
   static std::size_t queue_cost(const coromqtt::message&) noexcept;
 
   const client_options& options_;
@@ -247,8 +248,7 @@ class session {
   connection_error last_error_;
 
   // Input
-  byte_buffer read_buffer_;
-  std::size_t read_size_ = 0;  // bytes in read_buffer_ not yet processed
+  byte_buffer read_buffer_;  // bytes read and not yet processed; reads go into its spare capacity
   bool input_blocked_ = false;
   ring_buffer<coromqtt::message> receive_queue_;
   std::vector<std::uint16_t> incoming_qos2_;  // PUBREC sent, PUBREL awaited; sorted [MQTT-4.3.3-10]

@@ -100,7 +100,8 @@ TEST_CASE("MQTT 5 properties travel with the message", "[integration][client]") 
     co_await c.co_connect();
     subscribe_properties sub_props;
     sub_props.subscription_identifier = 42;
-    co_await c.co_subscribe({{"props/#", {qos::at_least_once}}}, sub_props);
+    std::vector<subscription> filters{{"props/#", {qos::at_least_once}}};  // named: see CONTRIBUTING.md
+    co_await c.co_subscribe(std::move(filters), sub_props);
     message m{"props/x", "{}", qos::at_least_once, false, {}};
     m.properties.content_type = "application/json";
     m.properties.response_topic = "reply/here";

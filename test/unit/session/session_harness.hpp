@@ -106,20 +106,23 @@ class harness {
   }
 
   // The broker sends a packet.
-  error_code feed(const proto::packet& p) {
-    const auto sized = proto::encoded_size(p, options.version);
+  static std::vector<std::uint8_t> bytes_of(const proto::packet& p, protocol_version v) {
+    const auto sized = proto::encoded_size(p, v);
     REQUIRE_FALSE(sized.error);
     std::vector<std::uint8_t> bytes(sized.size);
-    proto::encode(p, options.version, bytes);
-    return feed_bytes(bytes);
+    proto::encode(p, v, bytes);
+    return bytes;
   }
 
-  error_code feed_bytes(std::span<const std::uint8_t> bytes) {
+  error_code feed(const proto::packet& p) { return feed_bytes(bytes_of(p, options.version)); }
+
+  // `chunk` bounds each read, as a transport delivering a little at a time would.
+  error_code feed_bytes(std::span<const std::uint8_t> bytes, std::size_t chunk = SIZE_MAX) {
     std::size_t offset = 0;
     error_code ec;
     do {
       auto space = session->read_space();
-      const auto n = std::min(space.size(), bytes.size() - offset);
+      const auto n = std::min({space.size(), bytes.size() - offset, chunk});
       std::copy_n(bytes.begin() + static_cast<std::ptrdiff_t>(offset), n, space.begin());
       offset += n;
       ec = session->on_read(n, now);

@@ -349,6 +349,45 @@ TEST_CASE("a full receive queue stops input until the consumer makes room", "[se
   CHECK(h.session->pop_message().payload == "3");
 }
 
+TEST_CASE("packets split across reads are reassembled, large ones included", "[session][receive]") {
+  harness h;
+  h.connect();
+  const std::string large(300 * 1024, 'L');  // far beyond the initial read buffer
+  std::vector<std::uint8_t> stream;
+  for (const auto& payload : {std::string("small"), large, std::string("after")}) {
+    const auto bytes = harness::bytes_of(incoming_publish("t", qos::at_most_once, 0, payload), protocol_version::v5);
+    stream.insert(stream.end(), bytes.begin(), bytes.end());
+  }
+  const auto chunk = GENERATE(as<std::size_t>{}, 1, 7, 1000, 4096, 65536);
+  REQUIRE_FALSE(h.feed_bytes(stream, chunk));
+  REQUIRE(h.session->message_count() == 3);
+  CHECK(h.session->pop_message().payload == "small");
+  CHECK(h.session->pop_message().payload == large);
+  CHECK(h.session->pop_message().payload == "after");
+}
+
+TEST_CASE("an incoming packet over our Maximum Packet Size is refused before it is buffered (MQTT 5, 3.1.2.11.4)",
+          "[session][receive]") {
+  client_options o;
+  o.maximum_packet_size = 1000;
+  harness h{o};
+  h.connect();
+  // Only the fixed header arrives: the size is known, and refused, before any payload is read.
+  const std::vector<std::uint8_t> header{0x30, 0x80, 0x80, 0x04};  // PUBLISH, remaining length 65,536
+  CHECK(h.feed_bytes(header));
+  CHECK(h.session->last_error().reason == reason_code::packet_too_large);
+}
+
+TEST_CASE("a Maximum Packet Size of 0 means no limit of our own", "[session][receive]") {
+  client_options o;
+  o.maximum_packet_size = 0;
+  harness h{o};
+  const auto connect = h.connect();
+  CHECK_FALSE(connect.as<proto::connect>().properties.maximum_packet_size.has_value());
+  REQUIRE_FALSE(h.feed(incoming_publish("t", qos::at_most_once, 0, std::string(100'000, 'x'))));
+  CHECK(h.session->message_count() == 1);
+}
+
 TEST_CASE("incoming topic aliases [MQTT-3.3.2.3.4]", "[session][receive]") {
   client_options o;
   o.topic_alias_maximum = 5;

@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
     } catch (const std::exception& x) {
       std::cerr << "error: " << x.what() << "\n";
       status = 1;
+      client.stop();  // otherwise it keeps reconnecting, and io.run() never returns
     }
   });
   io.run();

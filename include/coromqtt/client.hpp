@@ -44,10 +44,13 @@ class mqtt_error : public boost::system::system_error {
   mqtt_error(error_code ec, reason_code reason = reason_code::success, std::string reason_string = {});
   coromqtt::reason_code reason() const noexcept { return reason_; }
   const std::string& reason_string() const noexcept { return reason_string_; }
+  // "the broker refused the connection (Not authorized: ...)": the error's message and the broker's reason.
+  const char* what() const noexcept override { return what_.c_str(); }
 
  private:
   coromqtt::reason_code reason_;
   std::string reason_string_;
+  std::string what_;
 };
 
 struct disconnect_options {
@@ -119,9 +122,11 @@ class client {
   coromqtt::statistics statistics() const noexcept;
 
   // --- Connecting ------------------------------------------------------------------------------------------
-  // start() and wait until the broker accepts a connection. Completes with what the broker said, or with the
-  // error of the last attempt once the reconnect policy gives up (error::connection_refused with the reason
-  // code for a CONNACK refusal). Cancellation stops waiting, not connecting.
+  // start() and wait for the outcome of the next connection attempt (at once if connected): what the broker
+  // said, or why the attempt failed (error::connection_refused with the broker's reason code for a CONNACK
+  // refusal, a transport error, a timeout). After a failure the reconnect policy keeps trying in the
+  // background; call co_connect() again to wait for the next attempt, or stop() to give up. Cancellation stops
+  // waiting, not connecting.
   template <class Token>
   auto async_connect(Token&& token) {
     return asio::async_initiate<Token, void(error_code, connection_info)>(

@@ -32,9 +32,10 @@ std::string describe(error_code ec, reason_code reason, const std::string& reaso
 }  // namespace
 
 mqtt_error::mqtt_error(error_code ec, reason_code reason, std::string reason_string)
-    : boost::system::system_error{ec, describe(ec, reason, reason_string)},
+    : boost::system::system_error{ec},
       reason_{reason},
-      reason_string_{std::move(reason_string)} {}
+      reason_string_{std::move(reason_string)},
+      what_{describe(ec, reason_, reason_string_)} {}
 
 client::client(asio::any_io_executor executor, client_options options)
     : impl_{std::make_shared<detail::client_impl>(std::move(executor), std::move(options))} {}

@@ -259,6 +259,14 @@ asio::awaitable<void> client_impl::run() {
     co_await close_connection();
     push_event(make_event(was_connected ? event_kind::disconnected : event_kind::connect_failed, where, attempt, ec,
                           reason, reason_string));
+    if (!was_connected) {
+      // co_connect() waits for one attempt's outcome: tell it this one failed, and why. The policy may still
+      // retry in the background (stop() ends that).
+      connection_info refusal;
+      refusal.reason = reason;
+      refusal.reason_string = reason_string;
+      while (auto* w = connect_waiters_.pop_front()) w->complete(ec, refusal);
+    }
     if (destroyed_) break;
 
     if (disconnect_requested_) {
@@ -307,10 +315,6 @@ asio::awaitable<void> client_impl::run() {
     if (!decision) {
       paused_ = true;
       push_event(make_event(event_kind::stopped, where, failures_, ec, reason, reason_string));
-      connection_info refusal;
-      refusal.reason = reason;
-      refusal.reason_string = reason_string;
-      while (auto* w = connect_waiters_.pop_front()) w->complete(ec, refusal);
       break;
     }
     auto scheduled = make_event(event_kind::reconnect_scheduled, &pick_endpoint(), failures_ + 1);

@@ -347,7 +347,9 @@ TEST_CASE("cancellation withdraws a waiting receive and a waiting publish", "[in
     // A QoS 1 publish waiting for a window slot is withdrawn with operation_aborted.
     asio::cancellation_signal cancel;
     error_code outcome = make_error_code(error::not_connected);
-    c.stop();  // offline: nothing is acknowledged
+    c.stop();  // offline: nothing is acknowledged, the publish waits in the offline queue
+    const bool offline = co_await eventually([&] { return !c.statistics().connected; }, 5s);
+    REQUIRE(offline);
     message m1{"cancel/t", "1", qos::at_least_once, false, {}};
     c.async_publish(m1, asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, publish_result) { outcome = ec; }));
     co_await sleep_for(20ms);
@@ -400,7 +402,8 @@ TEST_CASE("async forms work with callbacks, use_future and deferred", "[integrat
 }
 
 TEST_CASE("four threads on one io_context publish concurrently", "[integration][client][threads]") {
-  mosquitto broker;
+  // The subscriber reads only after the publishers are done: the broker must queue everything for it.
+  mosquitto broker{{.max_queued_messages = 100'000}};
   asio::thread_pool pool{4};
   client publisher{pool.get_executor(), options_for(broker, protocol_version::v5, "mt-pub")};
   client subscriber{pool.get_executor(), options_for(broker, protocol_version::v5, "mt-sub")};

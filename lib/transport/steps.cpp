@@ -109,6 +109,7 @@ asio::awaitable<error_code> connect_to_first_answering(tcp::socket& socket,
     diagnostic += "connecting to " + host_and_port(address.address().to_string(), address.port()) +
                   " failed: " + last_error.message();
   }
+  if (diagnostic.empty()) diagnostic = "no address of the local_address's IP family to connect to";
   co_return last_error;
 }
 

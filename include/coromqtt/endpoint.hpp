@@ -54,9 +54,10 @@ struct endpoint {
 struct tls_options {
   // Verification is on by default: the broker's chain must lead to a trusted CA, and its certificate must
   // name the host we connect to (DNS name or IP address, RFC 6125). SNI is sent for host names (not for
-  // addresses).
-  std::string ca_file =
-      {};  // trusted CAs (PEM); when ca_file and ca_path are both empty, the system store is used
+  // addresses). See docs/security.md.
+
+  // Trusted CAs (PEM); when ca_file and ca_path are both empty, the system's default store is used.
+  std::string ca_file = {};
   std::string ca_path = {};    // directory of hashed CA certificates (c_rehash / openssl rehash)
   std::string cert_file = {};  // client certificate chain (PEM), for mutual TLS
   std::string key_file = {};   // client private key (PEM); may be encrypted, then key_password decrypts it

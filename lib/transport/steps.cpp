@@ -1,8 +1,3 @@
-// GCC 12 reports a null dereference inside Asio's scheduler (compensating_work_started, reached from the
-// resolver and socket services after inlining): a false positive in a system header that -Werror would make
-// fatal.
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-
 #include "transport/steps.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -109,6 +104,7 @@ asio::awaitable<error_code> connect_to_first_answering(tcp::socket& socket,
     diagnostic += "connecting to " + host_and_port(address.address().to_string(), address.port()) +
                   " failed: " + last_error.message();
   }
+  if (diagnostic.empty()) diagnostic = "no address of the local_address's IP family to connect to";
   co_return last_error;
 }
 

@@ -1,8 +1,3 @@
-// GCC 12 reports a null dereference inside Asio's scheduler (compensating_work_started, reached from the
-// resolver and socket services after inlining): a false positive in a system header that -Werror would make
-// fatal.
-#pragma GCC diagnostic ignored "-Wnull-dereference"
-
 // Plain TCP and Unix domain socket transports.
 #include "transport/connectors.hpp"
 #include "transport/stream_transport.hpp"

@@ -165,6 +165,7 @@ TEST_CASE("local_address binds the socket before connecting", "[faults][integrat
     run_coroutine([&]() -> asio::awaitable<void> {
       auto result = co_await try_connect(where, options);
       CHECK(result.ec == asio::error::address_family_not_supported);
+      CHECK(result.diagnostic == "no address of the local_address's IP family to connect to");
     });
   }
 }

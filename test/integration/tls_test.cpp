@@ -167,6 +167,16 @@ TEST_CASE(
   });
 }
 
+TEST_CASE(
+    "Mutual TLS 1.2 with a client certificate from a CA the broker does not trust: tls_handshake_failed",
+    "[tls][integration]") {
+  mosquitto broker({.listeners = {listener::mutual_tls}, .tls_maximum_version = "TLSv1.2"});
+  auto options = options_for(listener::mutual_tls);
+  options.tls.cert_file = certificates().client_of_other_ca.certificate;
+  options.tls.key_file = certificates().client_of_other_ca.key;
+  expect_tls_failure(broker, listener::mutual_tls, options, error::tls_handshake_failed, "unknown ca");
+}
+
 TEST_CASE("A minimum TLS version above the broker's fails with tls_handshake_failed", "[tls][integration]") {
   mosquitto broker({.listeners = {listener::tls}, .tls_maximum_version = "TLSv1.2"});
   auto options = options_for(listener::tls);

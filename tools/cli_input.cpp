@@ -80,7 +80,9 @@ asio::awaitable<std::optional<std::string>> line_reader::next_line() {
     }
     const auto old_size = buffer_.size();
     buffer_.resize(old_size + read_chunk);
-    const std::size_t n = co_await input_.read_some(std::span<char>{buffer_.data() + old_size, read_chunk});
+    // Named before the co_await: g++ 12 mishandles braced temporaries inside co_await expressions.
+    const std::span<char> space{buffer_.data() + old_size, read_chunk};
+    const std::size_t n = co_await input_.read_some(space);
     buffer_.resize(old_size + n);
     if (n == 0) end_of_input_ = true;
   }
@@ -91,7 +93,8 @@ asio::awaitable<std::string> read_all(input_stream& input, std::size_t max_bytes
   for (;;) {
     const auto old_size = data.size();
     data.resize(old_size + read_chunk);
-    const std::size_t n = co_await input.read_some(std::span<char>{data.data() + old_size, read_chunk});
+    const std::span<char> space{data.data() + old_size, read_chunk};
+    const std::size_t n = co_await input.read_some(space);
     data.resize(old_size + n);
     if (n == 0) co_return data;
     if (data.size() > max_bytes)

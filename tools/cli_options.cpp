@@ -475,6 +475,12 @@ void finish_common(common_flags& f, parse_state& state) {
   if (f.websocket_path_given &&
       !(f.url_kind == transport_kind::websocket || f.url_kind == transport_kind::secure_websocket))
     throw usage_error("--ws-path needs a ws:// or wss:// URL (-L)");
+
+  // What the flags add up to must be a URL the client accepts (a host name with a '/' in it would not be).
+  boost::system::error_code ec;
+  const auto url = broker_url(f);
+  if (!endpoint::parse(url, ec))
+    throw usage_error("the broker address " + in_quotes(url) + " is not usable (" + ec.message() + ")");
 }
 
 [[noreturn]] void unknown_flag(std::string_view flag) {

@@ -157,7 +157,8 @@ asio::awaitable<void> publish_lines(tool_runtime& runtime, const pub_flags& f, p
   for (;;) {
     auto line = co_await lines.next_line();
     if (!line) co_return;
-    co_await out.publish(make_message(f, std::move(*line)));
+    auto m = make_message(f, std::move(*line));  // a named value: see g++ 12's co_await temporaries
+    co_await out.publish(std::move(m));
   }
 }
 
@@ -171,7 +172,8 @@ asio::awaitable<void> publish_repeatedly(tool_runtime& runtime, const pub_flags&
       pause.expires_after(f.repeat_delay);
       co_await pause.async_wait(asio::use_awaitable);
     }
-    co_await out.publish(make_message(f, payload));
+    auto m = make_message(f, payload);
+    co_await out.publish(std::move(m));
   }
 }
 

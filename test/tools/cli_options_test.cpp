@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <initializer_list>
+#include <type_traits>
 #include <string_view>
 #include <vector>
 
@@ -36,6 +37,16 @@ std::string error_of(Parse parse, std::initializer_list<std::string_view> args) 
 }
 
 std::string pub_error(std::initializer_list<std::string_view> args) { return error_of(pub, args); }
+
+// What a credential provider gave: the credentials themselves, or (as the finished credentials API has it) a
+// boost::system::result holding them.
+template <class Provided>
+credentials provided(const Provided& p) {
+  if constexpr (std::is_same_v<Provided, credentials>)
+    return p;
+  else
+    return p.value();
+}
 std::string sub_error(std::initializer_list<std::string_view> args) { return error_of(sub, args); }
 
 }  // namespace
@@ -58,7 +69,8 @@ TEST_CASE("pub: the common flags keep mosquitto_pub's meanings") {
   CHECK(o.version == protocol_version::v3_1_1);  // mosquitto's default
   CHECK(o.clean_start);
   REQUIRE(o.credentials);
-  const auto c = o.credentials(credential_request{});
+  const credential_request request;
+  const credentials c = provided(o.credentials(request));
   CHECK(c.username == "user");
   CHECK(c.password == "secret");
 }
@@ -339,6 +351,12 @@ TEST_CASE("TLS: any TLS flag, port 8883 or an mqtts URL selects TLS; flags map t
   CHECK_THAT(pub_error({"-t", "t", "-n", "--cert", "c.pem"}), Catch::Contains("--cert and --key"));
   CHECK_THAT(pub_error({"-t", "t", "-n", "--tls-version", "tlsv1.1"}), Catch::Contains("not supported"));
   CHECK_THAT(pub_error({"-t", "t", "-n", "--keyform", "engine"}), Catch::Contains("pem"));
+}
+
+TEST_CASE("a host that makes no usable URL is a usage error") {
+  CHECK_THAT(pub_error({"-h", "a/b", "-t", "t", "-n"}), Catch::Contains("'mqtt://a/b:1883' is not usable"));
+  CHECK_THAT(pub_error({"-h", "a b", "-t", "t", "-n"}), Catch::Contains("is not usable"));
+  CHECK(broker_url(pub({"-h", "::1", "-t", "t", "-n"}).flags.common) == "mqtt://[::1]:1883");
 }
 
 TEST_CASE("--unix replaces -h, -p and -L") {

@@ -16,6 +16,9 @@ using std::chrono::system_clock;
 
 // The conversions that take a maximum width (precision), and those that may be zero-padded, as mosquitto_sub
 // has them.
+// -v's payload: not reachable from a -F format, where every conversion is a printable character.
+constexpr char verbose_payload = '\x01';
+
 bool takes_precision(char c) noexcept { return c == 'C' || c == 'I' || c == 'R' || c == 't'; }
 bool takes_zero_padding(char c) noexcept {
   return c == 'E' || c == 'F' || c == 'l' || c == 'S' || c == 'x' || c == 'X';
@@ -225,7 +228,8 @@ message_format message_format::topic_and_payload() {
   message_format f;
   f.fields_.emplace_back().conversion = 't';
   f.append_literal(' ');
-  f.fields_.emplace_back().conversion = 'p';
+  // mosquitto_sub -v prints "(null)" for an empty payload, and scripts may look for it.
+  f.fields_.emplace_back().conversion = verbose_payload;
   return f;
 }
 
@@ -351,6 +355,9 @@ void message_format::render_field(const field& f, const message& m, system_clock
   switch (f.conversion) {
     case 't': out += m.topic; break;
     case 'p': out += m.payload; break;
+    case verbose_payload:
+      out += m.payload.empty() ? std::string_view{"(null)"} : std::string_view{m.payload};
+      break;
     case 'q': append_number(static_cast<unsigned>(m.qos), out); break;
     case 'r': out += m.retain ? '1' : '0'; break;
     case 'l': append_number(m.payload.size(), out); break;

@@ -60,6 +60,14 @@ TEST_CASE("the default prints the payload's raw bytes; -v prefixes the topic") {
   out.clear();
   message_format::topic_and_payload().render(sample(), sample_time, out);
   CHECK(out == std::string{"sensors/kitchen 21.5\0\xff", 22});
+
+  // As mosquitto_sub -v prints an empty payload; %p prints nothing.
+  auto empty = sample();
+  empty.payload.clear();
+  out.clear();
+  message_format::topic_and_payload().render(empty, sample_time, out);
+  CHECK(out == "sensors/kitchen (null)");
+  CHECK(render("[%p]", empty) == "[]");
 }
 
 TEST_CASE("-F: message fields") {

@@ -84,6 +84,9 @@ class Process:
         self.proc.stdin.write(data)
         self.proc.stdin.flush()
 
+    def close_stdin(self):
+        self.proc.stdin.close()
+
     def _feed(self, data):
         try:
             self.proc.stdin.write(data)
@@ -236,16 +239,23 @@ class Broker:
         with open(config, "w") as f:
             f.write("\n".join(lines) + "\n")
         os.chmod(config, 0o644)
-        self.process = Process([mosquitto, "-c", config])
+        self.mosquitto = mosquitto
+        self.config = config
+        self.ports = [self.plain, self.secured, self.websocket] + ([self.tls, self.mutual_tls] if tls else [])
+        self.start()
 
+    def start(self):
+        """Starts mosquitto (again, after stop(): same ports, no state kept) and waits until it listens."""
+        if os.path.exists(self.unix_socket):
+            os.unlink(self.unix_socket)
+        self.process = Process([self.mosquitto, "-c", self.config])
         deadline = time.monotonic() + READY_TIMEOUT
-        ports = [self.plain, self.secured, self.websocket] + ([self.tls, self.mutual_tls] if tls else [])
-        while not (all(port_open(p) for p in ports) and os.path.exists(self.unix_socket)):
+        while not (all(port_open(p) for p in self.ports) and os.path.exists(self.unix_socket)):
             if self.process.proc.poll() is not None:
                 raise RuntimeError(f"mosquitto did not start: {self.process.stderr_text}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"mosquitto is not listening after {READY_TIMEOUT} s: {self.process.stderr_text}")
-            time.sleep(0.02)
+            time.sleep(0.02)  # polling a port: there is nothing to wait on
 
     def stop(self):
         self.process.kill()
@@ -573,9 +583,10 @@ def timeout_exits_with_status_27(ctx):
 
 @test("options")
 def verbose_no_newline_and_formats(ctx):
-    sub = ctx.start_sub("-v", "-t", ctx.topic(), "-C", "1")
+    sub = ctx.start_sub("-v", "-t", ctx.topic(), "-C", "2")
     ctx.pub_ok("-t", ctx.topic(), "-m", "payload here")
-    check_equal(finished(sub, "-v"), f"{ctx.topic()} payload here\n".encode(), "-v output")
+    ctx.pub_ok("-t", ctx.topic(), "-n")
+    check_equal(finished(sub, "-v"), f"{ctx.topic()} payload here\n{ctx.topic()} (null)\n".encode(), "-v output")
 
     sub = ctx.start_sub("-N", "-t", ctx.topic(), "-C", "2")
     ctx.pub_ok("-t", ctx.topic(), "-m", "ab")
@@ -751,6 +762,28 @@ def session_expiry_keeps_a_session_without_c(ctx):
     sub = Process([ctx.tool, "sub", "-p", ctx.port, "-V", "5", "-i", cid, "-c", "-x", "0", "-q", "1", "-t", ctx.topic(),
                    "-W", "0.5"])
     check_equal(finished(sub, "sub -c after the session ended", expected_status=27), b"", "output")
+
+
+@test("options")
+def pub_with_retries_reconnects_and_delivers_after_a_broker_restart(ctx):
+    own = Broker(ctx.mosquitto, tempfile.mkdtemp(dir=ctx.workdir), tls=False)
+    try:
+        pub = Process([ctx.tool, "pub", "-d", "-p", own.plain, "--retries", "5", "-q", "1", "-r", "-t", ctx.topic(),
+                       "-l"], open_stdin=True)
+        pub.write_stdin(b"before\n")
+        pub.wait_for_stderr("acknowledged")
+        own.stop()
+        pub.wait_for_stderr("connection lost")
+        own.start()
+        pub.write_stdin(b"after\n")
+        pub.close_stdin()
+        check_equal(pub.wait(), 0, f"pub's exit status; stderr: {pub.stderr_text!r}")
+        check("connected" in pub.stderr_text.split("connection lost", 1)[1], "pub did not reconnect")
+        # The restarted broker kept nothing: what it retains came after the restart.
+        sub = Process([ctx.tool, "sub", "-p", own.plain, "-t", ctx.topic(), "-C", "1", "-F", "%r %p"])
+        check_equal(finished(sub, "sub"), b"1 after\n", "the retained message")
+    finally:
+        own.stop()
 
 
 @test("options")

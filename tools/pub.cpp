@@ -64,7 +64,7 @@ class publisher {
                            --state->outstanding;
                            if (ec)
                              state->failed(runtime, ec, result.reason, result.reason_string);
-                           else
+                           else if (runtime.debugging())
                              runtime.debug("PUBLISH to '" + state->topic + "' acknowledged");
                            state->progress.cancel();
                          });
@@ -212,6 +212,7 @@ asio::awaitable<int> publish_main(tool_runtime& runtime, const pub_flags& f) {
     else
       co_await publish_repeatedly(runtime, f, out, payload);
     co_await out.drain();
+    co_await client.co_flush();  // QoS 0 counts as delivered once written to the connection
   } catch (const boost::system::system_error& e) {
     if (!runtime.interrupted() && !runtime.connection_gave_up()) problem = e.what();
   } catch (const std::exception& e) {

@@ -206,7 +206,8 @@ asio::awaitable<int> subscribe_main(tool_runtime& runtime, const sub_flags& f) {
     const bool subscribed = co_await subscribe_all(runtime, f);
     if (!subscribed) status = 1;
     if (subscribed && !f.unsubscribe.empty()) {
-      co_await client.co_unsubscribe(f.unsubscribe);
+      auto filters = f.unsubscribe;  // a named value: see g++ 12's co_await temporaries
+      co_await client.co_unsubscribe(std::move(filters));
       for (const auto& filter : f.unsubscribe) runtime.debug("unsubscribed from '" + filter + "'");
     }
     if (subscribed && !f.exit_once_subscribed) co_await print_messages(runtime, f, out, remover);
@@ -217,7 +218,7 @@ asio::awaitable<int> subscribe_main(tool_runtime& runtime, const sub_flags& f) {
   deadline->listening = false;
   timeout.cancel();
 
-  if (runtime.connection_gave_up())
+  if (runtime.connection_gave_up() && !runtime.interrupted())
     co_return runtime.connection_failed(make_error_code(error::client_stopped));
   if (!problem.empty()) {
     runtime.report_error("Error: " + problem);

@@ -388,15 +388,6 @@ def one_error_line(stderr, what):
 TESTS = []
 
 
-def known_library_bug(description):
-    """Marks a test that fails because of a reported library bug: its failure is shown (XFAIL) but does not fail the
-    run; its success does (XPASS), so that the mark is removed once the bug is fixed."""
-    def mark(function):
-        function.known_bug = description
-        return function
-    return mark
-
-
 def test(group):
     def register(function):
         TESTS.append((group, function.__name__, function))
@@ -462,8 +453,6 @@ def binary_file_arrives_byte_for_byte_both_ways(ctx):
 
 
 @test("pub-sub")
-@known_library_bug("the client loses the start of an incoming packet when its read buffer grows "
-                   "(lib/session: byte_buffer::reserve copies size_ bytes, the session keeps its fill in read_size_)")
 def large_binary_file_arrives_byte_for_byte_both_ways(ctx):
     file_arrives_byte_for_byte_both_ways(ctx, random.Random(7).randbytes(200_000) + b"\x00\n\r\xff")
 
@@ -942,7 +931,7 @@ def main():
     tests = [(name, fn) for group, name, fn in TESTS
              if group == args.group and (not args.only or args.only in name)]
     workdir = tempfile.mkdtemp(prefix="coromqtt-cli-test-")
-    passed = failed = expected_failures = 0
+    passed = failed = 0
     broker = None
     try:
         broker = Broker(args.mosquitto, workdir, tls=args.group == "transports")
@@ -951,23 +940,13 @@ def main():
             ctx.workdir = workdir
             ctx.mosquitto = args.mosquitto
             started = time.monotonic()
-            known_bug = getattr(fn, "known_bug", None)
             try:
                 fn(ctx)
-                if known_bug:
-                    failed += 1
-                    print(f"XPASS   {name}: passes despite the known library bug ({known_bug}); remove the mark",
-                          flush=True)
-                else:
-                    passed += 1
-                    print(f"ok      {name} ({time.monotonic() - started:.2f} s)", flush=True)
+                passed += 1
+                print(f"ok      {name} ({time.monotonic() - started:.2f} s)", flush=True)
             except TestFailure as e:
-                if known_bug:
-                    expected_failures += 1
-                    print(f"XFAIL   {name}: known library bug: {known_bug}\n        failure: {e}", flush=True)
-                else:
-                    failed += 1
-                    print(f"FAILED  {name}: {e}", flush=True)
+                failed += 1
+                print(f"FAILED  {name}: {e}", flush=True)
             except Exception:
                 failed += 1
                 print(f"FAILED  {name}: unexpected error\n{traceback.format_exc()}", flush=True)
@@ -976,10 +955,8 @@ def main():
     finally:
         stop_everything()
         shutil.rmtree(workdir, ignore_errors=True)
-    if expected_failures:
-        print(f"{expected_failures} expected failures (known library bugs, see XFAIL above)")
     print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 and (passed or expected_failures) else 1
+    return 0 if failed == 0 and passed else 1
 
 
 def stop_everything_but(broker):

@@ -21,7 +21,6 @@ namespace {
 
 constexpr std::uint32_t session_never_expires = 0xFFFF'FFFF;
 constexpr std::uint32_t max_subscription_identifier = 268'435'455;  // a Variable Byte Integer's range
-constexpr std::uint16_t mqtt311_inflight_window = 20;
 
 std::string in_quotes(std::string_view s) { return "'" + std::string{s} + "'"; }
 
@@ -655,10 +654,6 @@ client_options make_client_options(const common_flags& f) {
       return c;
     };
   }
-  // MQTT 3.1.1 has no way for the broker to announce how many QoS 1/2 messages it takes in flight; mosquitto
-  // takes 20 by default (its max_inflight_messages) and drops QoS 2 messages beyond that. Keep to 20, as
-  // mosquitto_pub does. MQTT 5 brokers announce their Receive Maximum, which the client honours.
-  if (f.version == protocol_version::v3_1_1) o.inflight_window = mqtt311_inflight_window;
   o.keep_alive = std::chrono::seconds{f.keep_alive};
   o.clean_start = !f.disable_clean_session;
   if (f.version == protocol_version::v5) {

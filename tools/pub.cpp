@@ -204,7 +204,7 @@ asio::awaitable<int> publish_main(tool_runtime& runtime, const pub_flags& f) {
   }
 
   // The inflight window is the client's; a few more outstanding keep it full while acknowledgements return.
-  publisher out{runtime, f.topic, client.options().inflight_window + 16u};
+  publisher out{runtime, f.topic, client.options().effective_inflight_window() + 16u};
   std::string problem;
   try {
     if (f.payload_source == pub_flags::source::stdin_lines)

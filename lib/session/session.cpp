@@ -705,7 +705,7 @@ std::uint32_t session::incoming_packet_limit() const noexcept {
 }
 
 std::uint16_t session::wire_quota() const noexcept {
-  return std::min<std::uint16_t>(options_.inflight_window, connack_.limits.receive_maximum);
+  return std::min<std::uint16_t>(options_.effective_inflight_window(), connack_.limits.receive_maximum);
 }
 
 bool session::take_tokens(const coromqtt::message& m, clock::time_point now) {
@@ -869,7 +869,7 @@ error_code session::check_publish(const coromqtt::message& m) const {
 }
 
 session::room session::room_for(const coromqtt::message& m) const noexcept {
-  if (m.qos != qos::at_most_once && window_in_use_ >= std::min<std::size_t>(wire_quota(), options_.inflight_window))
+  if (m.qos != qos::at_most_once && window_in_use_ >= wire_quota())
     return room::window_full;
   // Connected and nothing queued: a QoS 0 message goes straight into the write buffer, bounded by it.
   if (m.qos == qos::at_most_once && state_ == session_state::connected && outbox_.empty() &&

@@ -213,6 +213,19 @@ TEST_CASE("the inflight window suspends publishers in order and resumes them as 
   CHECK(h.stats.window_in_use.get() == 4);
 }
 
+TEST_CASE("the automatic inflight window: 100 on MQTT 5, 20 on MQTT 3.1.1", "[session][window]") {
+  for (const auto version : {protocol_version::v5, protocol_version::v3_1_1}) {
+    client_options o;
+    o.version = version;
+    o.client_id = "c";
+    harness h{o};
+    h.connect();
+    std::vector<recorded_publish> ops(150);
+    for (auto& op : ops) h.publish(op, "t", qos::exactly_once);
+    CHECK(h.take_written().size() == (version == protocol_version::v5 ? 100u : 20u));
+  }
+}
+
 TEST_CASE("the broker's Receive Maximum bounds what is on the wire [MQTT-4.9.0-2]", "[session][window]") {
   client_options o;
   o.inflight_window = 10;

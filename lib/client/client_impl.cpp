@@ -595,6 +595,9 @@ void client_impl::start_connect(connect_waiter* w) {
 
 void client_impl::start_disconnect(disconnect_options o, disconnect_waiter* w) {
   if (destroyed_) return w->complete(asio::error::operation_aborted);
+  // A session that was to end with the connection cannot be given a life after it (MQTT 5, 3.14.2.2.2).
+  if (o.session_expiry_interval.value_or(0) != 0 && options_.session_expiry_interval == 0)
+    return w->complete(make_error_code(error::invalid_argument));
   paused_ = true;
   backoff_timer_.cancel();
   if (!running_ || !transport_) return w->complete({});
@@ -610,7 +613,7 @@ void client_impl::start_disconnect(disconnect_options o, disconnect_waiter* w) {
     return;
   }
   const auto reason = o.publish_will ? reason_code::disconnect_with_will_message : o.reason;
-  session_.begin_disconnect(reason, o.session_expiry_interval);
+  session_.begin_disconnect(reason, o.session_expiry_interval, o.reason_string, o.user_properties);
   wake_writer();
 }
 

@@ -175,12 +175,16 @@ void session::end_connection(clock::time_point now) {
   update_gauges();
 }
 
-void session::begin_disconnect(reason_code reason, std::optional<std::uint32_t> session_expiry_interval) {
+void session::begin_disconnect(reason_code reason, std::optional<std::uint32_t> session_expiry_interval,
+                               std::string_view reason_string, const user_properties& properties) {
   if (state_ != session_state::connected && state_ != session_state::awaiting_connack) return;
   proto::disconnect d;
+  property_scratch_.clear();
   if (version_ == protocol_version::v5) {
     d.reason = reason;
     if (session_expiry_interval) d.properties.session_expiry_interval = session_expiry_interval;
+    if (!reason_string.empty()) d.properties.reason_string = reason_string;
+    d.properties.user_properties = view_of(properties, property_scratch_);
   }
   (void)append(d);
   state_ = session_state::disconnecting;

@@ -106,7 +106,8 @@ class session {
   // Encodes DISCONNECT after whatever is already pending; nothing is written after it. With
   // `publish_will` on MQTT 5 the reason is 0x04 (the broker publishes the will); on 3.1.1 the caller should
   // close without DISCONNECT instead, which is the only way to keep the will there.
-  void begin_disconnect(reason_code reason, std::optional<std::uint32_t> session_expiry_interval);
+  void begin_disconnect(reason_code reason, std::optional<std::uint32_t> session_expiry_interval,
+                        std::string_view reason_string = {}, const user_properties& properties = {});
 
   const connack_info& connack() const noexcept { return connack_; }
   const broker_limits& limits() const noexcept { return connack_.limits; }

@@ -705,6 +705,25 @@ TEST_CASE("DISCONNECT from the broker reports its reason and server reference", 
   CHECK_FALSE(h.session->last_error().we_should_disconnect);
 }
 
+TEST_CASE("our DISCONNECT carries the reason, session expiry and properties (MQTT 5)", "[session][disconnect]") {
+  client_options o;
+  o.session_expiry_interval = 60;
+  harness h{o};
+  h.connect();
+  h.session->begin_disconnect(reason_code::disconnect_with_will_message, 0, "bye", {{"k", "v"}});
+  const auto w = h.take_one();
+  const auto& d = w.as<proto::disconnect>();
+  CHECK(d.reason == reason_code::disconnect_with_will_message);
+  CHECK(d.properties.session_expiry_interval == 0u);
+  CHECK(d.properties.reason_string == std::optional<std::string_view>{"bye"});
+  REQUIRE(d.properties.user_properties.size() == 1);
+  CHECK(h.session->state() == detail::session_state::disconnecting);
+  // Nothing is written after DISCONNECT [MQTT-3.14.4-1].
+  message m{"t", "x", qos::at_most_once, false, {}};
+  error_code ec;
+  CHECK_FALSE(h.session->try_publish_now(m, h.now, ec));
+}
+
 TEST_CASE("MQTT 3.1.1 exchanges", "[session][v311]") {
   client_options o;
   o.version = protocol_version::v3_1_1;

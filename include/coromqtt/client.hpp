@@ -148,7 +148,9 @@ class client {
         },
         token, std::move(options));
   }
-  asio::awaitable<void> co_disconnect(disconnect_options options = {});
+  // Not a defaulted argument: g++ 12 destroys a defaulted class argument built in the caller's co_await twice.
+  asio::awaitable<void> co_disconnect();
+  asio::awaitable<void> co_disconnect(disconnect_options options);
 
   // --- Publishing ------------------------------------------------------------------------------------------
   // QoS 0 completes once the message is queued for writing; QoS 1 on PUBACK, QoS 2 on PUBCOMP. QoS 1/2 first

@@ -130,6 +130,9 @@ asio::awaitable<connection_info> client::co_connect() {
   co_return info;
 }
 
+// A plain function, not a coroutine: the options are built here, outside any co_await expression.
+asio::awaitable<void> client::co_disconnect() { return co_disconnect(disconnect_options{}); }
+
 asio::awaitable<void> client::co_disconnect(disconnect_options options) {
   auto [ec] = co_await async_disconnect(std::move(options), use_tuple);
   if (ec) throw mqtt_error(ec);

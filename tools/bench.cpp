@@ -19,6 +19,7 @@
 #include "bench_histogram.hpp"
 #include "bench_options.hpp"
 #include "bench_report.hpp"
+#include "bench_stamp.hpp"
 #include "commands.hpp"
 
 #include <coromqtt/client.hpp>
@@ -52,34 +53,6 @@ namespace asio = boost::asio;
 using clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-// ---------------------------------------------------------------------------------------------------------------
-// Send times in payloads: 8 bytes of magic, then the steady_clock time in nanoseconds (CLOCK_MONOTONIC is the
-// same for every process of the machine, so `bench sub` can measure what another process sent).
-
-constexpr std::uint64_t stamp_magic = 0x5453'4d41'5453'514dULL;  // "MQSTAMST"
-constexpr std::size_t stamp_size = 16;
-
-std::uint64_t nanoseconds(clock::duration d) noexcept {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
-}
-std::uint64_t nanoseconds(clock::time_point t) noexcept { return nanoseconds(t.time_since_epoch()); }
-
-void write_stamp(std::string& payload, clock::time_point t) noexcept {
-  if (payload.size() < stamp_size) return;
-  const std::uint64_t ns = nanoseconds(t);
-  std::memcpy(payload.data(), &stamp_magic, 8);
-  std::memcpy(payload.data() + 8, &ns, 8);
-}
-
-std::optional<std::uint64_t> read_stamp(const std::string& payload) noexcept {
-  if (payload.size() < stamp_size) return std::nullopt;
-  std::uint64_t magic = 0, ns = 0;
-  std::memcpy(&magic, payload.data(), 8);
-  if (magic != stamp_magic) return std::nullopt;
-  std::memcpy(&ns, payload.data() + 8, 8);
-  return ns;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Coordination. Everything runs on the one io_context thread (the clients' strands included), so plain counters
@@ -664,8 +637,6 @@ asio::awaitable<void> bench_run::run() {
   }
 }
 
-const char* version_name(protocol_version v) { return v == protocol_version::v5 ? "5" : "3.1.1"; }
-
 }  // namespace
 
 int run_bench(int argc, char** argv) {
@@ -689,15 +660,9 @@ int run_bench(int argc, char** argv) {
 
   asio::io_context io{1};
   bench_run run{io, options, urls};
-  run.summary.mode = to_string(options.mode);
-  run.summary.version = version_name(options.version);
+  describe_run(run.summary, options);
   run.summary.broker = urls.front() + (urls.size() > 1 ? " (+" + std::to_string(urls.size() - 1) + ")" : "");
   if (broker) run.summary.broker_version = broker->version();
-  run.summary.qos = static_cast<int>(options.qos);
-  run.summary.payload_size = options.payload_size;
-  run.summary.clients = options.clients;
-  run.summary.inflight = options.qos == qos::at_most_once ? 0 : options.window();
-  run.summary.rate = options.rate;
 
   // Ctrl-C (or SIGTERM) ends the run early with a summary of what was done; a second one ends it at once.
   asio::signal_set signals{io, SIGINT, SIGTERM};

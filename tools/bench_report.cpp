@@ -90,8 +90,18 @@ std::string json_string(const std::string& s) {
 
 }  // namespace
 
+void describe_run(bench_summary& s, const bench_options& o) {
+  s.mode = to_string(o.mode);
+  s.version = o.version == protocol_version::v5 ? "5" : "3.1.1";
+  s.qos = static_cast<int>(o.qos);
+  s.payload_size = o.payload_size;
+  s.clients = o.clients;
+  s.inflight = o.qos == qos::at_most_once ? 0 : o.window();
+  s.rate = o.rate;
+}
+
 void print_summary(std::FILE* out, const bench_summary& s) {
-  std::fprintf(out, "coromqtt bench %s: %zu client%s, MQTT %s", s.mode.c_str(), s.clients, s.clients == 1 ? "" : "s",
+  std::fprintf(out, "%s bench %s: %zu client%s, MQTT %s", s.client.c_str(), s.mode.c_str(), s.clients, s.clients == 1 ? "" : "s",
                s.version.c_str());
   if (s.mode != "conn") {
     std::fprintf(out, ", QoS %d, %zu B payload", s.qos, s.payload_size);
@@ -124,9 +134,11 @@ void print_summary(std::FILE* out, const bench_summary& s) {
 }
 
 void print_json(std::FILE* out, const bench_summary& s) {
-  std::fprintf(out, "{\"client\":\"coromqtt\",\"client_version\":%s,\"mode\":%s,\"protocol\":%s,\"qos\":%d,"
+  std::fprintf(out, "{\"client\":%s,\"client_version\":%s,\"mode\":%s,\"protocol\":%s,\"qos\":%d,"
                "\"payload\":%zu,\"clients\":%zu,\"inflight\":%u,\"rate\":%.3f,\"broker\":%s,\"broker_version\":%s",
-               json_string(COROMQTT_BENCH_VERSION).c_str(), json_string(s.mode).c_str(),
+               json_string(s.client).c_str(),
+               json_string(s.client_version.empty() ? COROMQTT_BENCH_VERSION : s.client_version).c_str(),
+               json_string(s.mode).c_str(),
                json_string(s.version).c_str(), s.qos, s.payload_size, s.clients, s.inflight, s.rate,
                json_string(s.broker).c_str(), json_string(s.broker_version).c_str());
   std::fprintf(out,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "bench_histogram.hpp"
+#include "bench_options.hpp"
 
 #include <cstdint>
 #include <cstdio>
@@ -19,6 +20,8 @@ struct process_usage {
 };
 
 struct bench_summary {
+  std::string client = "coromqtt";  // the peer programs of bench/compare print the same summary
+  std::string client_version;       // empty: this build of coromqtt
   std::string mode;
   std::string version;  // "3.1.1" or "5"
   std::string broker;
@@ -50,6 +53,9 @@ struct bench_summary {
     return messages ? cpu_seconds * 1e9 / static_cast<double>(messages) : 0;
   }
 };
+
+// Fills in what the run was asked to do (mode, version, QoS, sizes, clients, window, rate).
+void describe_run(bench_summary&, const bench_options&);
 
 void print_summary(std::FILE* out, const bench_summary&);
 void print_json(std::FILE* out, const bench_summary&);

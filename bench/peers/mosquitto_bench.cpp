@@ -37,7 +37,7 @@ struct run_state {
   std::uint64_t errors = 0;
   int marker_mid = -1;
   bool marker_acknowledged = false;
-  std::vector<clock_type::time_point> sent_at = std::vector<clock_type::time_point>(65536);
+  std::vector<clock_type::time_point> sent_at;  // by message id (mid & 0xFFFF); sized for publishing runs only
   // rtt
   bool came_back = false;
   bool acknowledged = false;
@@ -123,6 +123,7 @@ int run_single(const bench_options& o, const coromqtt::endpoint& where, bench_su
   run_state s;
   s.options = &o;
   s.summary = &summary;
+  s.sent_at.resize(65536);
   s.topic = expand_topic(o.topic, 0);
   s.payload.assign(o.payload_size, 'x');
   mosquitto* m = make_client(o, 0, &s);

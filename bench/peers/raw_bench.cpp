@@ -15,6 +15,7 @@
 #include <coromqtt/endpoint.hpp>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -129,39 +130,54 @@ class connection {
   }
   void write(const std::string& s) { write(s.data(), s.size()); }
 
-  // The next complete packet: its first byte, and its body in `body`.
+  // The next complete packet: its first byte, and its body in `body`. Blocks until one is complete.
   std::uint8_t read_packet(std::string& body) {
-    for (;;) {
-      std::size_t length = 0, multiplier = 1, at = start_ + 1;
-      bool complete_header = false;
-      while (at < end_) {
-        const auto byte = static_cast<std::uint8_t>(buffer_[at++]);
-        length += (byte & 0x7F) * multiplier;
-        multiplier *= 128;
-        if (!(byte & 0x80)) {
-          complete_header = true;
-          break;
-        }
-      }
-      if (complete_header && end_ - at >= length) {
-        const auto first = static_cast<std::uint8_t>(buffer_[start_]);
-        body.assign(buffer_.data() + at, length);
-        start_ = at + length;
-        return first;
-      }
-      if (start_ > 0) {  // keep the partial packet at the front
-        std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
-        end_ -= start_;
-        start_ = 0;
-      }
-      if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
-      const auto n = ::recv(fd_, buffer_.data() + end_, buffer_.size() - end_, 0);
-      if (n <= 0) throw std::runtime_error("the broker closed the connection");
-      end_ += static_cast<std::size_t>(n);
-    }
+    std::uint8_t first = 0;
+    while (!next_buffered(first, body)) fill(true);
+    return first;
+  }
+
+  // The next packet, if one is complete in the buffer, after reading whatever has arrived without waiting.
+  bool try_read_packet(std::uint8_t& first, std::string& body) {
+    if (next_buffered(first, body)) return true;
+    return fill(false) && next_buffered(first, body);
   }
 
  private:
+  bool next_buffered(std::uint8_t& first, std::string& body) {
+    std::size_t length = 0, multiplier = 1, at = start_ + 1;
+    bool complete_header = false;
+    while (at < end_) {
+      const auto byte = static_cast<std::uint8_t>(buffer_[at++]);
+      length += (byte & 0x7F) * multiplier;
+      multiplier *= 128;
+      if (!(byte & 0x80)) {
+        complete_header = true;
+        break;
+      }
+    }
+    if (!complete_header || end_ - at < length) return false;
+    first = static_cast<std::uint8_t>(buffer_[start_]);
+    body.assign(buffer_.data() + at, length);
+    start_ = at + length;
+    return true;
+  }
+
+  // Reads what has arrived (waiting for something when `block`); false when nothing was there.
+  bool fill(bool block) {
+    if (start_ > 0) {  // keep the partial packet at the front
+      std::memmove(buffer_.data(), buffer_.data() + start_, end_ - start_);
+      end_ -= start_;
+      start_ = 0;
+    }
+    if (end_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);
+    const auto n = ::recv(fd_, buffer_.data() + end_, buffer_.size() - end_, block ? 0 : MSG_DONTWAIT);
+    if (n < 0 && !block && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    if (n <= 0) throw std::runtime_error("the broker closed the connection");
+    end_ += static_cast<std::size_t>(n);
+    return true;
+  }
+
   int fd_ = -1;
   std::vector<char> buffer_ = std::vector<char>(256 * 1024);
   std::size_t start_ = 0, end_ = 0;
@@ -228,16 +244,17 @@ void publish_acknowledged(connection& c, const bench_options& o, const std::stri
     }
     if (!out.empty()) c.write(out);
     out.clear();
-    // At least one acknowledgement, then whatever else is already here.
-    do {
-      const auto type = c.read_packet(body);
+    // At least one acknowledgement, then every one that has already arrived, before writing again.
+    auto handle = [&](std::uint8_t type) {
       if (type == 0x40 || type == 0x70) {  // PUBACK, PUBCOMP
         s.latency.record(nanoseconds(clock_type::now() - sent_at[id_of(body)]));
         ++completed;
       } else if (type == 0x50) {  // PUBREC -> PUBREL
         out += ack_packet(0x62, id_of(body));
       }
-    } while (out.empty() && issued - completed >= window);
+    };
+    handle(c.read_packet(body));
+    for (std::uint8_t type = 0; c.try_read_packet(type, body);) handle(type);
     if (!out.empty()) c.write(out);
   }
   s.messages = completed;

@@ -262,6 +262,7 @@ class session {
   std::size_t outbox_bytes_ = 0;
   op_queue<publish_op> admission_;  // waiting for room in the window or the queue
   outgoing_table outgoing_;         // packet identifiers in use
+  bool outgoing_unsent_ = false;    // some entry of outgoing_ may have needs_send set: pump() walks the table
   std::size_t window_in_use_ = 0;   // QoS 1/2 publishes admitted and not completed
   std::size_t quota_in_use_ = 0;    // QoS 1/2 publishes written on this connection and not acknowledged
   std::unordered_map<std::string, std::uint16_t> outgoing_aliases_;

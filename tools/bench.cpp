@@ -291,7 +291,7 @@ asio::awaitable<void> bench_run::disconnect_all() {
 asio::awaitable<void> bench_run::disconnect_one(coromqtt::client& c) {
   using namespace asio::experimental::awaitable_operators;
   asio::steady_timer deadline{io_, 5s};
-  co_await (c.async_disconnect(disconnect_options{}, use_tuple) || deadline.async_wait(use_tuple));
+  co_await (c.async_disconnect(use_tuple) || deadline.async_wait(use_tuple));
 }
 
 void bench_run::count_reconnects() {

@@ -148,6 +148,10 @@ class client {
         },
         token, std::move(options));
   }
+  template <class Token>
+  auto async_disconnect(Token&& token) {
+    return async_disconnect(disconnect_options{}, std::forward<Token>(token));
+  }
   // Not a defaulted argument: g++ 12 destroys a defaulted class argument built in the caller's co_await twice.
   asio::awaitable<void> co_disconnect();
   asio::awaitable<void> co_disconnect(disconnect_options options);

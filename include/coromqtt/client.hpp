@@ -59,6 +59,8 @@ struct disconnect_options {
   // without DISCONNECT, the only way to have the broker publish the will there.
   bool publish_will = false;
   std::optional<std::uint32_t> session_expiry_interval;  // MQTT 5: change the session expiry on the way out
+  std::string reason_string;                             // MQTT 5: for the broker's logs
+  coromqtt::user_properties user_properties;             // MQTT 5
 };
 
 // MQTT 5 SUBSCRIBE extras.
@@ -136,8 +138,8 @@ class client {
 
   // Graceful end: what is already queued for writing goes first, then DISCONNECT, then the transport's own
   // close; reconnection stops. QoS 1/2 messages still awaiting acknowledgement stay in the session (they
-  // are resumed by a later reconnect()). Completes when the connection is closed; errors: only when the close
-  // itself failed (the connection is closed anyway).
+  // are resumed by a later reconnect()). Completes when the connection is closed. Errors: invalid_argument for
+  // a non-zero session_expiry_interval when the session was opened with 0 (MQTT 5, 3.14.2.2.2) (nothing is done).
   template <class Token>
   auto async_disconnect(disconnect_options options, Token&& token) {
     return asio::async_initiate<Token, void(error_code)>(
@@ -146,7 +148,13 @@ class client {
         },
         token, std::move(options));
   }
-  asio::awaitable<void> co_disconnect(disconnect_options options = {});
+  template <class Token>
+  auto async_disconnect(Token&& token) {
+    return async_disconnect(disconnect_options{}, std::forward<Token>(token));
+  }
+  // Not a defaulted argument: g++ 12 destroys a defaulted class argument built in the caller's co_await twice.
+  asio::awaitable<void> co_disconnect();
+  asio::awaitable<void> co_disconnect(disconnect_options options);
 
   // --- Publishing ------------------------------------------------------------------------------------------
   // QoS 0 completes once the message is queued for writing; QoS 1 on PUBACK, QoS 2 on PUBCOMP. QoS 1/2 first
@@ -202,12 +210,16 @@ class client {
 
   // Completes on UNSUBACK with one reason code per filter (MQTT 3.1.1: all success).
   template <class Token>
-  auto async_unsubscribe(std::vector<std::string> filters, Token&& token) {
+  auto async_unsubscribe(std::vector<std::string> filters, coromqtt::user_properties properties, Token&& token) {
     return asio::async_initiate<Token, void(error_code, unsubscribe_result)>(
-        [impl = impl_](auto handler, std::vector<std::string> f) {
-          detail::initiate_unsubscribe(*impl, std::move(f), {}, std::move(handler));
+        [impl = impl_](auto handler, std::vector<std::string> f, coromqtt::user_properties p) {
+          detail::initiate_unsubscribe(*impl, std::move(f), std::move(p), std::move(handler));
         },
-        token, std::move(filters));
+        token, std::move(filters), std::move(properties));
+  }
+  template <class Token>
+  auto async_unsubscribe(std::vector<std::string> filters, Token&& token) {
+    return async_unsubscribe(std::move(filters), coromqtt::user_properties{}, std::forward<Token>(token));
   }
   asio::awaitable<unsubscribe_result> co_unsubscribe(std::vector<std::string> filters);
 

@@ -44,6 +44,12 @@ enum class queue_full_policy {
 };
 
 struct client_options {
+  // The inflight window in force for these options (see inflight_window).
+  std::uint16_t effective_inflight_window() const noexcept {
+    if (inflight_window != 0) return inflight_window;
+    return version == protocol_version::v5 ? 100 : 20;
+  }
+
   // --- Where ------------------------------------------------------------------------------------------------
   // Broker URLs (see endpoint.hpp), tried in order; after a failure the next one is tried (round robin).
   std::vector<std::string> brokers{"mqtt://127.0.0.1:1883"};
@@ -79,7 +85,9 @@ struct client_options {
 
   // --- Flow control and bounds ------------------------------------------------------------------------------
   // Outgoing QoS 1/2 publishes admitted and not yet acknowledged; the broker's Receive Maximum lowers it.
-  std::uint16_t inflight_window = 100;
+  // 0 = automatic: 100 with MQTT 5 (where the broker announces its own limit), 20 with MQTT 3.1.1, where it
+  // cannot: 20 is mosquitto's default, and a 3.1.1 broker over its limit may drop QoS 2 messages silently.
+  std::uint16_t inflight_window = 0;
   // Incoming QoS 1/2 messages the broker may have unacknowledged (announced as Receive Maximum, MQTT 5).
   std::uint16_t receive_maximum = 1000;
   // Largest packet the client accepts (announced as Maximum Packet Size, MQTT 5); larger ones are refused.

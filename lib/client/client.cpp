@@ -67,24 +67,20 @@ coromqtt::statistics client::statistics() const noexcept { return impl_->counter
 // --- Initiation: make the operation, then continue on the strand ----------------------------------------------------
 
 namespace detail {
-
 void initiate_connect(client_impl& impl, asio::any_completion_handler<void(error_code, connection_info)> handler) {
-  auto* w = new connect_waiter(impl, std::move(handler));
-  asio::dispatch(impl.strand(), [self = impl.shared_from_this(), w] { self->start_connect(w); });
+  auto* w = new waiter<any_handler<connection_info>, connection_info>(impl, std::move(handler));
+  on_strand(impl, [&impl, w] { impl.start_connect(w); });
 }
 
 void initiate_disconnect(client_impl& impl, disconnect_options options,
                          asio::any_completion_handler<void(error_code)> handler) {
-  auto* w = new disconnect_waiter(impl, std::move(handler));
-  asio::dispatch(impl.strand(),
-                 [self = impl.shared_from_this(), w, o = std::move(options)] { self->start_disconnect(o, w); });
+  auto* w = new waiter<any_handler<>>(impl, std::move(handler));
+  on_strand(impl, [&impl, w, o = std::move(options)] { impl.start_disconnect(o, w); });
 }
 
 void initiate_publish(client_impl& impl, message m,
                       asio::any_completion_handler<void(error_code, publish_result)> handler) {
-  auto* op = new async_publish_op(impl, std::move(handler));
-  op->message = std::move(m);
-  asio::dispatch(impl.strand(), [self = impl.shared_from_this(), op] { self->start_publish(op); });
+  start_publish_request(impl, std::move(m), std::move(handler));
 }
 
 void initiate_subscribe(client_impl& impl, std::vector<subscription> subscriptions, subscribe_properties properties,
@@ -93,7 +89,7 @@ void initiate_subscribe(client_impl& impl, std::vector<subscription> subscriptio
   op->request.subscriptions = std::move(subscriptions);
   op->request.subscription_identifier = properties.subscription_identifier;
   op->request.user_properties = std::move(properties.user_properties);
-  asio::dispatch(impl.strand(), [self = impl.shared_from_this(), op] { self->start_subscribe(op); });
+  on_strand(impl, [&impl, op] { impl.start_subscribe(op); });
 }
 
 void initiate_unsubscribe(client_impl& impl, std::vector<std::string> filters, user_properties properties,
@@ -101,23 +97,22 @@ void initiate_unsubscribe(client_impl& impl, std::vector<std::string> filters, u
   auto* op = new async_unsubscribe_op(impl, std::move(handler));
   op->request.filters = std::move(filters);
   op->request.user_properties = std::move(properties);
-  asio::dispatch(impl.strand(), [self = impl.shared_from_this(), op] { self->start_unsubscribe(op); });
+  on_strand(impl, [&impl, op] { impl.start_unsubscribe(op); });
 }
 
 void initiate_receive(client_impl& impl, asio::any_completion_handler<void(error_code, message)> handler) {
-  auto* w = new receive_waiter(impl, std::move(handler));
-  asio::dispatch(impl.strand(), [self = impl.shared_from_this(), w] { self->start_receive(w); });
+  start_receive_request(impl, std::move(handler));
 }
 
 void initiate_flush(client_impl& impl, bool until_acknowledged, asio::any_completion_handler<void(error_code)> handler) {
-  auto* w = new flush_waiter(impl, std::move(handler));
+  auto* w = new waiter<any_handler<>>(impl, std::move(handler));
   w->until_acknowledged = until_acknowledged;
-  asio::dispatch(impl.strand(), [self = impl.shared_from_this(), w] { self->start_flush(w); });
+  on_strand(impl, [&impl, w] { impl.start_flush(w); });
 }
 
 void initiate_next_event(client_impl& impl, asio::any_completion_handler<void(error_code, event)> handler) {
-  auto* w = new event_waiter(impl, std::move(handler));
-  asio::dispatch(impl.strand(), [self = impl.shared_from_this(), w] { self->start_next_event(w); });
+  auto* w = new waiter<any_handler<event>, event>(impl, std::move(handler));
+  on_strand(impl, [&impl, w] { impl.start_next_event(w); });
 }
 
 }  // namespace detail
@@ -129,6 +124,9 @@ asio::awaitable<connection_info> client::co_connect() {
   if (ec) throw mqtt_error(ec, info.reason, info.reason_string);
   co_return info;
 }
+
+// A plain function, not a coroutine: the options are built here, outside any co_await expression.
+asio::awaitable<void> client::co_disconnect() { return co_disconnect(disconnect_options{}); }
 
 asio::awaitable<void> client::co_disconnect(disconnect_options options) {
   auto [ec] = co_await async_disconnect(std::move(options), use_tuple);
@@ -145,7 +143,16 @@ asio::awaitable<publish_result> client::co_publish(message m) {
       co_return publish_result{};
     }
   }
-  auto [ec, result] = co_await async_publish(std::move(m), use_tuple);
+  // As async_publish, but with this coroutine's own handler type instead of an any_completion_handler: no
+  // type erasure to allocate, and delivery sees at once whether the coroutine runs on the client's strand.
+  // (The initiation is a named local: g++ 12 mishandles temporaries built inside a co_await expression.)
+  // The message goes straight from this frame into the request: the initiation runs while this frame waits.
+  auto* impl = impl_.get();
+  auto initiation = [impl, &m](auto handler) {
+    detail::start_publish_request(*impl, std::move(m), std::move(handler));
+  };
+  auto [ec, result] =
+      co_await asio::async_initiate<decltype(use_tuple), void(error_code, publish_result)>(initiation, use_tuple);
   if (ec) throw mqtt_error(ec, result.reason, result.reason_string);
   co_return result;
 }
@@ -192,7 +199,9 @@ asio::awaitable<message> client::co_receive() {
   if (impl_->strand().running_in_this_thread()) {
     if (auto m = impl_->try_receive()) co_return std::move(*m);
   }
-  auto [ec, m] = co_await async_receive(use_tuple);
+  auto* impl = impl_.get();
+  auto initiation = [impl](auto handler) { detail::start_receive_request(*impl, std::move(handler)); };
+  auto [ec, m] = co_await asio::async_initiate<decltype(use_tuple), void(error_code, message)>(initiation, use_tuple);
   if (ec) throw mqtt_error(ec);
   co_return std::move(m);
 }

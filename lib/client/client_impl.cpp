@@ -54,62 +54,51 @@ asio::awaitable<bool> cancelled() {
 // -----------------------------------------------------------------------------------------------------------------
 // Operations
 
-template <class... Args>
-void post_completion(const strand_type& strand, asio::any_completion_handler<void(error_code, Args...)> handler,
-                     error_code ec, Args... args) {
-  // post() runs it through the strand and from there dispatches it to the handler's own executor.
-  asio::post(strand, asio::append(std::move(handler), ec, std::move(args)...));
+void client_impl::queue_completion(pending_completion& completion) {
+  completion.next_completion = nullptr;
+  (completions_tail_ ? completions_tail_->next_completion : completions_head_) = &completion;
+  completions_tail_ = &completion;
+  if (delivery_posted_) return;
+  delivery_posted_ = true;
+  asio::post(strand_, [self = shared_from_this()] { self->deliver_completions(); });
 }
 
-template <class Handler>
-void cancellation_binding::bind(client_impl& impl, Handler& handler, std::uint64_t serial) {
-  slot_ = asio::get_associated_cancellation_slot(handler);
-  if (!slot_.is_connected()) return;
-  // Cancellation may be emitted from any thread: hop to the strand and look the operation up by serial.
-  slot_.assign([weak = impl.weak_from_this(), serial](asio::cancellation_type) {
-    if (auto owner = weak.lock()) asio::post(owner->strand(), [owner, serial] { owner->cancel(serial); });
-  });
+void client_impl::deliver_completions() {
+  // Only what was queued before this pass: completions that the handlers cause (a publish failing at once)
+  // go to the next pass, so a handler that keeps requesting cannot hold the reader and writer back.
+  auto* next = std::exchange(completions_head_, nullptr);
+  completions_tail_ = nullptr;
+  delivery_posted_ = false;
+  while (next) {
+    auto* completion = next;
+    next = completion->next_completion;
+    try {
+      completion->deliver();
+    } catch (...) {
+      // A handler threw (out of io_context::run, to the user): the rest of this pass is delivered later.
+      if (next) {
+        auto* last = next;
+        while (last->next_completion) last = last->next_completion;
+        last->next_completion = completions_head_;
+        if (!completions_head_) completions_tail_ = last;
+        completions_head_ = next;
+        if (!delivery_posted_) {
+          delivery_posted_ = true;
+          asio::post(strand_, [self = shared_from_this()] { self->deliver_completions(); });
+        }
+      }
+      throw;
+    }
+  }
 }
 
-template <class Base, class Result>
-session_op<Base, Result>::session_op(client_impl& impl, handler_type handler)
-    : owner_{impl.shared_from_this()}, handler_{std::move(handler)} {
-  this->serial = impl.next_serial();
-  cancellation_.bind(impl, handler_, this->serial);
-}
-
-template <class Base, class Result>
-void session_op<Base, Result>::complete(error_code ec, Result result) {
-  cancellation_.clear();
-  auto handler = std::move(handler_);
-  auto owner = std::move(owner_);
-  delete this;
-  post_completion(owner->strand(), std::move(handler), ec, std::move(result));
-}
-
-template <class... Results>
-waiter<Results...>::waiter(client_impl& impl, handler_type handler)
-    : owner_{impl.shared_from_this()}, handler_{std::move(handler)} {
-  this->serial = impl.next_serial();
-  cancellation_.bind(impl, handler_, this->serial);
-}
-
-template <class... Results>
-void waiter<Results...>::complete(error_code ec, Results... results) {
-  cancellation_.clear();
-  auto handler = std::move(handler_);
-  auto owner = std::move(owner_);
-  delete this;
-  post_completion(owner->strand(), std::move(handler), ec, std::move(results)...);
-}
-
-template class session_op<publish_op, publish_result>;
-template class session_op<subscribe_op, subscribe_result>;
-template class session_op<unsubscribe_op, unsubscribe_result>;
-template class waiter<message>;
-template class waiter<event>;
-template class waiter<>;
-template class waiter<connection_info>;
+template class session_op<publish_op, publish_result, any_handler<publish_result>>;
+template class session_op<subscribe_op, subscribe_result, any_handler<subscribe_result>>;
+template class session_op<unsubscribe_op, unsubscribe_result, any_handler<unsubscribe_result>>;
+template class waiter<any_handler<message>, message>;
+template class waiter<any_handler<event>, event>;
+template class waiter<any_handler<>>;
+template class waiter<any_handler<connection_info>, connection_info>;
 
 // -----------------------------------------------------------------------------------------------------------------
 // Construction and control
@@ -595,6 +584,9 @@ void client_impl::start_connect(connect_waiter* w) {
 
 void client_impl::start_disconnect(disconnect_options o, disconnect_waiter* w) {
   if (destroyed_) return w->complete(asio::error::operation_aborted);
+  // A session that was to end with the connection cannot be given a life after it (MQTT 5, 3.14.2.2.2).
+  if (o.session_expiry_interval.value_or(0) != 0 && options_.session_expiry_interval == 0)
+    return w->complete(make_error_code(error::invalid_argument));
   paused_ = true;
   backoff_timer_.cancel();
   if (!running_ || !transport_) return w->complete({});
@@ -610,23 +602,23 @@ void client_impl::start_disconnect(disconnect_options o, disconnect_waiter* w) {
     return;
   }
   const auto reason = o.publish_will ? reason_code::disconnect_with_will_message : o.reason;
-  session_.begin_disconnect(reason, o.session_expiry_interval);
+  session_.begin_disconnect(reason, o.session_expiry_interval, o.reason_string, o.user_properties);
   wake_writer();
 }
 
-void client_impl::start_publish(async_publish_op* op) {
+void client_impl::start_publish(publish_op* op) {
   if (destroyed_) return op->complete(asio::error::operation_aborted, {});
   session_.publish(*op, now());
   after_session_activity();
 }
 
-void client_impl::start_subscribe(async_subscribe_op* op) {
+void client_impl::start_subscribe(subscribe_op* op) {
   if (destroyed_) return op->complete(asio::error::operation_aborted, {});
   session_.subscribe(*op, now());
   after_session_activity();
 }
 
-void client_impl::start_unsubscribe(async_unsubscribe_op* op) {
+void client_impl::start_unsubscribe(unsubscribe_op* op) {
   if (destroyed_) return op->complete(asio::error::operation_aborted, {});
   session_.unsubscribe(*op, now());
   after_session_activity();

@@ -18,6 +18,11 @@
 #include <coromqtt/client.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/append.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -27,17 +32,27 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 namespace coromqtt::detail {
 
 using strand_type = asio::strand<asio::any_io_executor>;
 
-// Hands a result to a user's completion handler: posted to the handler's executor (the strand by default),
-// so it never runs inside the session or the initiating call.
-template <class... Args>
-void post_completion(const strand_type& strand, asio::any_completion_handler<void(error_code, Args...)> handler,
-                     error_code ec, Args... args);
+// A finished request waiting to be handed to its handler. The session completes operations while it handles a
+// read (one read of 50 PUBACKs completes 50 publishes); client_impl queues them and one handler posted to the
+// strand delivers the whole batch, instead of a scheduler round trip for each. Delivery is therefore never
+// inside the session nor inside the initiating call.
+class pending_completion {
+ public:
+  pending_completion* next_completion = nullptr;
+  // On the strand: hands the stored result to the handler (see client_impl::hand_over) and frees the request.
+  virtual void deliver() = 0;
+
+ protected:
+  ~pending_completion() = default;
+};
 
 // The cancellation slot of a handler, wired to client_impl::cancel(serial).
 class cancellation_binding {
@@ -52,45 +67,66 @@ class cancellation_binding {
   asio::cancellation_slot slot_;
 };
 
-// A request the session carries (publish, subscribe, unsubscribe), completed through an Asio handler.
-template <class Base, class Result>
-class session_op final : public Base {
+// A request the client layer itself holds (receive, next event, flush, connect, disconnect): what its queues see.
+template <class... Results>
+class request : public op_hook {
  public:
-  using handler_type = asio::any_completion_handler<void(error_code, Result)>;
-  session_op(client_impl& impl, handler_type handler);
+  virtual void complete(error_code ec, Results... results) = 0;
+  bool until_acknowledged = false;  // flush only
+
+ protected:
+  ~request() = default;
+};
+
+using receive_waiter = request<message>;
+using event_waiter = request<event>;
+using flush_waiter = request<>;
+using connect_waiter = request<connection_info>;
+using disconnect_waiter = request<>;
+
+// A request the session carries (publish_op, subscribe_op, unsubscribe_op), completed through `Handler`.
+// The async_* functions pass an any_completion_handler; the co_* functions their concrete coroutine handler,
+// which spares the type erasure and lets delivery see that the handler belongs to the client's strand.
+// The client_impl outlives the request: the session completes every request before the client goes
+// (abort_all), and the delivery of completions holds the client.
+template <class Base, class Result, class Handler>
+class session_op final : public Base, private pending_completion {
+ public:
+  session_op(client_impl& impl, Handler handler);
   void complete(error_code ec, Result result) override;
 
  private:
-  std::shared_ptr<client_impl> owner_;
-  handler_type handler_;
+  void deliver() override;
+
+  client_impl& impl_;
+  Handler handler_;
   cancellation_binding cancellation_;
+  error_code error_;
+  Result result_{};
 };
 
-using async_publish_op = session_op<publish_op, publish_result>;
-using async_subscribe_op = session_op<subscribe_op, subscribe_result>;
-using async_unsubscribe_op = session_op<unsubscribe_op, unsubscribe_result>;
-
-// A request the client layer itself holds (receive, next event, flush, connect, disconnect).
-template <class... Results>
-class waiter final : public op_hook {
+// A request of the client layer, completed through `Handler`.
+template <class Handler, class... Results>
+class waiter final : public request<Results...>, private pending_completion {
  public:
-  using handler_type = asio::any_completion_handler<void(error_code, Results...)>;
-  waiter(client_impl& impl, handler_type handler);
-  void complete(error_code ec, Results... results);
-
-  bool until_acknowledged = false;  // flush only
+  waiter(client_impl& impl, Handler handler);
+  void complete(error_code ec, Results... results) override;
 
  private:
-  std::shared_ptr<client_impl> owner_;
-  handler_type handler_;
+  void deliver() override;
+
+  client_impl& impl_;
+  Handler handler_;
   cancellation_binding cancellation_;
+  error_code error_;
+  std::tuple<Results...> results_{};
 };
 
-using receive_waiter = waiter<message>;
-using event_waiter = waiter<event>;
-using flush_waiter = waiter<>;
-using connect_waiter = waiter<connection_info>;
-using disconnect_waiter = waiter<>;
+template <class... Results>
+using any_handler = asio::any_completion_handler<void(error_code, Results...)>;
+using async_publish_op = session_op<publish_op, publish_result, any_handler<publish_result>>;
+using async_subscribe_op = session_op<subscribe_op, subscribe_result, any_handler<subscribe_result>>;
+using async_unsubscribe_op = session_op<unsubscribe_op, unsubscribe_result, any_handler<unsubscribe_result>>;
 
 class client_impl : public std::enable_shared_from_this<client_impl> {
  public:
@@ -116,15 +152,25 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   // On the strand: the requests (see client.hpp).
   void start_connect(connect_waiter*);
   void start_disconnect(disconnect_options, disconnect_waiter*);
-  void start_publish(async_publish_op*);
-  void start_subscribe(async_subscribe_op*);
-  void start_unsubscribe(async_unsubscribe_op*);
+  void start_publish(publish_op*);
+  void start_subscribe(subscribe_op*);
+  void start_unsubscribe(unsubscribe_op*);
   void start_receive(receive_waiter*);
   void start_flush(flush_waiter*);
   void start_next_event(event_waiter*);
   void cancel(std::uint64_t serial);
 
+  // On the strand, from a request's complete(): queues its delivery (see pending_completion).
+  void queue_completion(pending_completion& completion);
+  // On the strand, outside any initiating call: runs the handler now when it is bound to this strand (a
+  // coroutine spawned on client::get_executor(), or a handler without an executor), else dispatches it to its
+  // own executor.
+  template <class Handler, class... Args>
+  void hand_over(Handler handler, Args&&... args);
+
  private:
+  void deliver_completions();
+
   asio::awaitable<void> run();
   asio::awaitable<error_code> handshake(const endpoint& where, unsigned attempt);
   asio::awaitable<error_code> serve();
@@ -187,8 +233,120 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   op_queue<connect_waiter> connect_waiters_;
   op_queue<disconnect_waiter> disconnect_waiters_;
   ring_buffer<event> events_;
+  // Completed requests awaiting delivery, oldest first; a delivery pass is posted while the list is not empty.
+  pending_completion* completions_head_ = nullptr;
+  pending_completion* completions_tail_ = nullptr;
+  bool delivery_posted_ = false;
   std::size_t events_missed_ = 0;
   unsigned reauthentications_seen_ = 0;  // to report re-authentications as events
 };
+
+// -----------------------------------------------------------------------------------------------------------------
+// Requests and their delivery (templates: the co_* functions instantiate them with their own handlers)
+
+// Runs `start` on the client's strand: at once when the caller is already on it (a coroutine spawned on
+// client::get_executor()), else dispatched there. Either way the request's handler runs later, from a
+// delivery pass (client_impl::queue_completion), never inside this call.
+template <class Start>
+void on_strand(client_impl& impl, Start start) {
+  if (impl.strand().running_in_this_thread()) {
+    start();
+    return;
+  }
+  asio::dispatch(impl.strand(), [self = impl.shared_from_this(), start = std::move(start)]() mutable { start(); });
+}
+
+template <class Handler>
+void cancellation_binding::bind(client_impl& impl, Handler& handler, std::uint64_t serial) {
+  slot_ = asio::get_associated_cancellation_slot(handler);
+  if (!slot_.is_connected()) return;
+  // Cancellation may be emitted from any thread: hop to the strand and look the operation up by serial.
+  slot_.assign([weak = impl.weak_from_this(), serial](asio::cancellation_type) {
+    if (auto owner = weak.lock()) asio::post(owner->strand(), [owner, serial] { owner->cancel(serial); });
+  });
+}
+
+template <class Base, class Result, class Handler>
+session_op<Base, Result, Handler>::session_op(client_impl& impl, Handler handler)
+    : impl_{impl}, handler_{std::move(handler)} {
+  this->serial = impl.next_serial();
+  cancellation_.bind(impl, handler_, this->serial);
+}
+
+template <class Base, class Result, class Handler>
+void session_op<Base, Result, Handler>::complete(error_code ec, Result result) {
+  cancellation_.clear();
+  error_ = ec;
+  result_ = std::move(result);
+  impl_.queue_completion(*this);
+}
+
+template <class Base, class Result, class Handler>
+void session_op<Base, Result, Handler>::deliver() {
+  auto handler = std::move(handler_);
+  const auto ec = error_;
+  auto result = std::move(result_);
+  auto& impl = impl_;
+  delete this;
+  impl.hand_over(std::move(handler), ec, std::move(result));
+}
+
+template <class Handler, class... Results>
+waiter<Handler, Results...>::waiter(client_impl& impl, Handler handler) : impl_{impl}, handler_{std::move(handler)} {
+  this->serial = impl.next_serial();
+  cancellation_.bind(impl, handler_, this->serial);
+}
+
+template <class Handler, class... Results>
+void waiter<Handler, Results...>::complete(error_code ec, Results... results) {
+  cancellation_.clear();
+  error_ = ec;
+  results_ = std::tuple<Results...>{std::move(results)...};
+  impl_.queue_completion(*this);
+}
+
+template <class Handler, class... Results>
+void waiter<Handler, Results...>::deliver() {
+  auto handler = std::move(handler_);
+  const auto ec = error_;
+  auto results = std::move(results_);
+  auto& impl = impl_;
+  delete this;
+  std::apply([&](auto&&... r) { impl.hand_over(std::move(handler), ec, std::move(r)...); }, std::move(results));
+}
+
+template <class Handler, class... Args>
+void client_impl::hand_over(Handler handler, Args&&... args) {
+  const auto executor = asio::get_associated_executor(handler, strand_);
+  if constexpr (std::is_same_v<std::decay_t<decltype(executor)>, strand_type>) {
+    if (executor == strand_) {
+      std::move(handler)(std::forward<Args>(args)...);
+      return;
+    }
+  } else {
+    // A coroutine's handler carries its executor type-erased (any_io_executor); an any_completion_handler
+    // converts it again on every query, which allocates, so for those this test costs more than it saves only
+    // when the handler turns out to be foreign.
+    if (const auto* strand = executor.template target<strand_type>(); strand && *strand == strand_) {
+      std::move(handler)(std::forward<Args>(args)...);  // what dispatch() would do on this strand, minus its cost
+      return;
+    }
+  }
+  asio::dispatch(executor, asio::append(std::move(handler), std::forward<Args>(args)...));
+}
+
+// The initiations of the co_* functions and of the async_* templates (client.cpp).
+template <class Handler>
+void start_publish_request(client_impl& impl, message&& m, Handler handler) {
+  auto* op = new session_op<publish_op, publish_result, Handler>(impl, std::move(handler));
+  op->message = std::move(m);
+  on_strand(impl, [&impl, op] { impl.start_publish(op); });
+}
+
+template <class Handler>
+void start_receive_request(client_impl& impl, Handler handler) {
+  auto* w = new waiter<Handler, message>(impl, std::move(handler));
+  on_strand(impl, [&impl, w] { impl.start_receive(w); });
+}
 
 }  // namespace coromqtt::detail

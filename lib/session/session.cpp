@@ -165,6 +165,7 @@ void session::end_connection(clock::time_point now) {
     e.counts_quota = false;
     e.needs_send = true;
   }
+  outgoing_unsent_ = !outgoing_.empty();
   outgoing_aliases_.clear();
   alias_owner_.clear();
   next_alias_ = 1;
@@ -175,12 +176,16 @@ void session::end_connection(clock::time_point now) {
   update_gauges();
 }
 
-void session::begin_disconnect(reason_code reason, std::optional<std::uint32_t> session_expiry_interval) {
+void session::begin_disconnect(reason_code reason, std::optional<std::uint32_t> session_expiry_interval,
+                               std::string_view reason_string, const user_properties& properties) {
   if (state_ != session_state::connected && state_ != session_state::awaiting_connack) return;
   proto::disconnect d;
+  property_scratch_.clear();
   if (version_ == protocol_version::v5) {
     d.reason = reason;
     if (session_expiry_interval) d.properties.session_expiry_interval = session_expiry_interval;
+    if (!reason_string.empty()) d.properties.reason_string = reason_string;
+    d.properties.user_properties = view_of(properties, property_scratch_);
   }
   (void)append(d);
   state_ = session_state::disconnecting;
@@ -360,6 +365,7 @@ void session::resume_after_connack(bool session_present, clock::time_point now) 
     // The broker starts from nothing: what we thought in flight is sent again as new, QoS 2 receipts it
     // forgot cannot be duplicates any more, subscriptions are gone.
     incoming_qos2_.clear();
+    outgoing_unsent_ = !outgoing_.empty();
     for (auto id = outgoing_.first(); id; id = outgoing_.next(id)) {
       auto& e = outgoing_.entry(id);
       e.needs_send = true;
@@ -389,11 +395,13 @@ void session::resume_after_connack(bool session_present, clock::time_point now) 
         e.stage = awaiting::suback;
         e.request = std::move(request);
         e.needs_send = true;
+        outgoing_unsent_ = true;
         // Move it to the front of the send order by sending it right away.
         send_entry(id, now);
       }
     }
   } else {
+    outgoing_unsent_ = !outgoing_.empty();
     for (auto id = outgoing_.first(); id; id = outgoing_.next(id)) {
       auto& e = outgoing_.entry(id);
       e.needs_send = true;
@@ -705,7 +713,7 @@ std::uint32_t session::incoming_packet_limit() const noexcept {
 }
 
 std::uint16_t session::wire_quota() const noexcept {
-  return std::min<std::uint16_t>(options_.inflight_window, connack_.limits.receive_maximum);
+  return std::min<std::uint16_t>(options_.effective_inflight_window(), connack_.limits.receive_maximum);
 }
 
 bool session::take_tokens(const coromqtt::message& m, clock::time_point now) {
@@ -793,11 +801,15 @@ bool session::send_entry(std::uint16_t id, clock::time_point now) {
 void session::pump(clock::time_point now) {
   if (state_ != session_state::connected) return;
   // What the session owes the broker first: retransmissions and requests of earlier connections, in their
-  // original order, then new messages [MQTT-4.6.0-1].
-  for (auto id = outgoing_.first(); id;) {
-    const auto next = outgoing_.next(id);  // send_entry may release `id`
-    if (outgoing_.entry(id).needs_send && !send_entry(id, now)) return;
-    id = next;
+  // original order, then new messages [MQTT-4.6.0-1]. The walk runs only while some entry is unsent: in steady
+  // state every entry was written and pump() would otherwise visit the whole window for each message.
+  if (outgoing_unsent_) {
+    for (auto id = outgoing_.first(); id;) {
+      const auto next = outgoing_.next(id);  // send_entry may release `id`
+      if (outgoing_.entry(id).needs_send && !send_entry(id, now)) return;
+      id = next;
+    }
+    outgoing_unsent_ = false;
   }
   while (!outbox_.empty()) {
     auto& item = outbox_.front();
@@ -869,7 +881,7 @@ error_code session::check_publish(const coromqtt::message& m) const {
 }
 
 session::room session::room_for(const coromqtt::message& m) const noexcept {
-  if (m.qos != qos::at_most_once && window_in_use_ >= std::min<std::size_t>(wire_quota(), options_.inflight_window))
+  if (m.qos != qos::at_most_once && window_in_use_ >= wire_quota())
     return room::window_full;
   // Connected and nothing queued: a QoS 0 message goes straight into the write buffer, bounded by it.
   if (m.qos == qos::at_most_once && state_ == session_state::connected && outbox_.empty() &&
@@ -959,6 +971,7 @@ void session::subscribe(subscribe_op& op, clock::time_point now) {
   e.request = std::move(op.request);
   e.op = &op;
   e.needs_send = true;
+  outgoing_unsent_ = true;
   if (state_ == session_state::connected) send_entry(id, now);
   update_gauges();
 }
@@ -984,6 +997,7 @@ void session::unsubscribe(unsubscribe_op& op, clock::time_point now) {
   e.request = std::move(op.request);
   e.op = &op;
   e.needs_send = true;
+  outgoing_unsent_ = true;
   if (state_ == session_state::connected) send_entry(id, now);
   update_gauges();
 }

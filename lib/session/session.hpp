@@ -106,7 +106,8 @@ class session {
   // Encodes DISCONNECT after whatever is already pending; nothing is written after it. With
   // `publish_will` on MQTT 5 the reason is 0x04 (the broker publishes the will); on 3.1.1 the caller should
   // close without DISCONNECT instead, which is the only way to keep the will there.
-  void begin_disconnect(reason_code reason, std::optional<std::uint32_t> session_expiry_interval);
+  void begin_disconnect(reason_code reason, std::optional<std::uint32_t> session_expiry_interval,
+                        std::string_view reason_string = {}, const user_properties& properties = {});
 
   const connack_info& connack() const noexcept { return connack_; }
   const broker_limits& limits() const noexcept { return connack_.limits; }
@@ -261,6 +262,7 @@ class session {
   std::size_t outbox_bytes_ = 0;
   op_queue<publish_op> admission_;  // waiting for room in the window or the queue
   outgoing_table outgoing_;         // packet identifiers in use
+  bool outgoing_unsent_ = false;    // some entry of outgoing_ may have needs_send set: pump() walks the table
   std::size_t window_in_use_ = 0;   // QoS 1/2 publishes admitted and not completed
   std::size_t quota_in_use_ = 0;    // QoS 1/2 publishes written on this connection and not acknowledged
   std::unordered_map<std::string, std::uint16_t> outgoing_aliases_;

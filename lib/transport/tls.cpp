@@ -42,6 +42,21 @@ bool certificate_requested_without_one(SSL* ssl) {
   return SSL_get_ex_data(ssl, certificate_request_index()) != nullptr;
 }
 
+// A TLS 1.3 server refuses a missing certificate only after the client's handshake has finished, with an alert
+// that may be lost: our CONNECT, which it never reads, can make its close a reset. So until the first bytes
+// arrive, a connection that ends after an unanswered certificate request was refused for that reason.
+error_code blame_missing_certificate(SSL* ssl, error_code ec, std::size_t bytes_transferred) {
+  if (!certificate_requested_without_one(ssl)) return ec;
+  if (!ec && bytes_transferred > 0) {
+    SSL_set_ex_data(ssl, certificate_request_index(), nullptr);  // the broker accepted us without one
+    return ec;
+  }
+  if (ec == asio::error::connection_reset || ec == asio::error::eof || ec == asio::error::broken_pipe ||
+      ec == asio::ssl::error::stream_truncated)
+    return error::tls_client_certificate_required;
+  return ec;
+}
+
 // --- Classifying failures
 // ------------------------------------------------------------------------------------
 
@@ -263,11 +278,12 @@ struct stream_ops<tls_stream> {
                                                std::size_t& bytes_read) {
     auto [ec, n] = co_await stream.async_read_some(buffer, use_nothrow_awaitable);
     bytes_read = n;
-    co_return translate_tls_read_error(ec);
+    co_return translate_tls_read_error(blame_missing_certificate(stream.native_handle(), ec, n));
   }
 
   static asio::awaitable<error_code> write(tls_stream& stream, asio::const_buffer buffer) {
     auto [ec, n] = co_await asio::async_write(stream, buffer, use_nothrow_awaitable);
+    if (ec) ec = blame_missing_certificate(stream.native_handle(), ec, 0);
     co_return ec;
   }
 

@@ -213,6 +213,19 @@ TEST_CASE("the inflight window suspends publishers in order and resumes them as 
   CHECK(h.stats.window_in_use.get() == 4);
 }
 
+TEST_CASE("the automatic inflight window: 100 on MQTT 5, 20 on MQTT 3.1.1", "[session][window]") {
+  for (const auto version : {protocol_version::v5, protocol_version::v3_1_1}) {
+    client_options o;
+    o.version = version;
+    o.client_id = "c";
+    harness h{o};
+    h.connect();
+    std::vector<recorded_publish> ops(150);
+    for (auto& op : ops) h.publish(op, "t", qos::exactly_once);
+    CHECK(h.take_written().size() == (version == protocol_version::v5 ? 100u : 20u));
+  }
+}
+
 TEST_CASE("the broker's Receive Maximum bounds what is on the wire [MQTT-4.9.0-2]", "[session][window]") {
   client_options o;
   o.inflight_window = 10;
@@ -690,6 +703,25 @@ TEST_CASE("DISCONNECT from the broker reports its reason and server reference", 
   CHECK(h.session->last_error().reason == reason_code::server_moved);
   CHECK(h.session->last_error().server_reference == "other:1883");
   CHECK_FALSE(h.session->last_error().we_should_disconnect);
+}
+
+TEST_CASE("our DISCONNECT carries the reason, session expiry and properties (MQTT 5)", "[session][disconnect]") {
+  client_options o;
+  o.session_expiry_interval = 60;
+  harness h{o};
+  h.connect();
+  h.session->begin_disconnect(reason_code::disconnect_with_will_message, 0, "bye", {{"k", "v"}});
+  const auto w = h.take_one();
+  const auto& d = w.as<proto::disconnect>();
+  CHECK(d.reason == reason_code::disconnect_with_will_message);
+  CHECK(d.properties.session_expiry_interval == 0u);
+  CHECK(d.properties.reason_string == std::optional<std::string_view>{"bye"});
+  REQUIRE(d.properties.user_properties.size() == 1);
+  CHECK(h.session->state() == detail::session_state::disconnecting);
+  // Nothing is written after DISCONNECT [MQTT-3.14.4-1].
+  message m{"t", "x", qos::at_most_once, false, {}};
+  error_code ec;
+  CHECK_FALSE(h.session->try_publish_now(m, h.now, ec));
 }
 
 TEST_CASE("MQTT 3.1.1 exchanges", "[session][v311]") {

@@ -374,8 +374,12 @@ void client_impl::fail_connection(error_code ec) {
 
 asio::awaitable<void> client_impl::reader() {
   co_await asio::this_coro::throw_if_cancelled(false);
+  const auto state = co_await asio::this_coro::cancellation_state;
   for (;;) {
     if (session_.input_blocked()) {
+      // The parallel group may have asked us to stop while a read was completing; that request went to the
+      // read, not to the wait below, which would never end.
+      if (state.cancelled() != asio::cancellation_type::none) co_return;
       // The receive queue is full: stop reading, so the broker feels it through TCP.
       reader_waiting_ = true;
       input_signal_.expires_at(clock::time_point::max());
@@ -408,9 +412,14 @@ asio::awaitable<void> client_impl::reader() {
 
 asio::awaitable<void> client_impl::writer() {
   co_await asio::this_coro::throw_if_cancelled(false);
+  const auto state = co_await asio::this_coro::cancellation_state;
   for (;;) {
     if (!session_.has_output()) {
       if (session_.state() == session_state::disconnecting) co_return;  // DISCONNECT is out: we are done
+      // The connection may have failed (the reader saw the cut) while our last write was completing: the
+      // group's stop request then reached the write, which had already succeeded, not the wait below, which
+      // would never end and hold the run loop (no reconnect, ever).
+      if (state.cancelled() != asio::cancellation_type::none) co_return;
       writer_waiting_ = true;
       writer_signal_.expires_at(clock::time_point::max());
       co_await writer_signal_.async_wait(use_tuple);

@@ -3,6 +3,13 @@
 // keep their sessions (MQTT 5 Session Expiry Interval > 0, MQTT 3.1.1 Clean Session = 0), so the broker and
 // the client resume them: QoS 1 arrives at least once, QoS 2 exactly once, and both in the order published
 // as far as the standard orders them (MQTT 5.0 section 4.6, MQTT 3.1.1 section 4.6).
+//
+// Order is asserted end to end only while the subscriber's own link is left alone. When the subscriber is cut
+// too, mosquitto 2.0 (the broker of these tests) itself sends the PUBLISH packets of one topic out of order
+// for a while after the subscriber comes back (its log shows e.g. "Sending PUBLISH ... m5113" before
+// "... m5109" of the same topic and QoS, on one connection), which [MQTT-4.6.0-6] forbids; the client hands
+// messages over in the order it reads them. That variant asserts completeness and exactly-once, and counts
+// the broker's reorderings instead (see docs/reliability.md).
 #include "fault_support.hpp"
 
 using namespace coromqtt;
@@ -23,27 +30,32 @@ client_options subscriber_options(const mosquitto& broker, protocol_version vers
   return o;
 }
 
-// The checks of one run: QoS 1 complete with its final copies in order, QoS 2 complete, once each, in order.
-void check_delivery(const topic_record& qos1, const topic_record& qos2, std::int64_t expected) {
+// The checks of one run: QoS 1 complete with its final copies in order, QoS 2 complete, once each, in order
+// (order only when `ordered`).
+void check_delivery(const topic_record& qos1, const topic_record& qos2, std::int64_t expected, bool ordered = true) {
   INFO("QoS 1: " << qos1.summary(expected));
   INFO("QoS 2: " << qos2.summary(expected));
   CHECK(qos1.corrupted() == 0);
   CHECK(qos2.corrupted() == 0);
   CHECK(qos1.missing(expected).empty());                 // at least once
-  CHECK(qos1.first_final_copy_out_of_order() == -1);     // final copies in order [MQTT-4.6.0-6]
   CHECK(qos2.missing(expected).empty());
-  CHECK(qos2.duplicates() == 0);                         // exactly once
+  CHECK(qos2.duplicates() == 0);                         // exactly once [MQTT-4.3.3-2]
+  if (!ordered) return;
+  CHECK(qos1.first_final_copy_out_of_order() == -1);     // final copies in order [MQTT-4.6.0-1] [MQTT-4.6.0-6]
   CHECK(qos2.strictly_increasing());                     // and in order
 }
 
 }  // namespace
 
-TEST_CASE("Random cuts every 100-500 ms: QoS 1 at least once, QoS 2 exactly once, in order",
+TEST_CASE("Random cuts every 100-500 ms: QoS 1 at least once, QoS 2 exactly once, in order [MQTT-4.4.0-1] "
+          "[MQTT-4.6.0-1] [MQTT-4.3.3-2]",
           "[fault][delivery][cuts]") {
   // 10,000 messages at each QoS from one publisher. The subscriber is connected straight to the broker in the
   // first section and through a second proxy, cut on its own schedule, in the second: then the broker
   // retransmits to it, and the client's incoming QoS 2 state is what prevents duplicates.
-  constexpr std::int64_t per_qos = 10'000;
+  std::int64_t per_qos = 10'000;  // COROMQTT_FAULT_MESSAGES=n changes it, to explore quickly
+  if (const char* n = std::getenv("COROMQTT_FAULT_MESSAGES"); n != nullptr && *n != '\0')
+    per_qos = std::strtoll(n, nullptr, 10);
   mosquitto broker{{.max_queued_messages = 1'000'000}};
   for (const auto version : both_versions) {
     for (const bool subscriber_cut_too : {false, true}) {
@@ -52,6 +64,10 @@ TEST_CASE("Random cuts every 100-500 ms: QoS 1 at least once, QoS 2 exactly once
         CAPTURE(seed);
         fault::proxy publisher_link{"127.0.0.1", broker.port(listener::tcp)};
         fault::proxy subscriber_link{"127.0.0.1", broker.port(listener::tcp)};
+        // 250 kB/s each way stretches the 20,000 messages (about 1 MB each way) over 4 s or more, so that
+        // however fast the machine, many cuts strike while the inflight window is full.
+        publisher_link.set_bandwidth(250'000);
+        subscriber_link.set_bandwidth(250'000);
         const std::string tag = name_of(version) + (subscriber_cut_too ? "-both" : "-pub");
         run_async(
             [&](asio::io_context& io) -> asio::awaitable<void> {
@@ -85,17 +101,11 @@ TEST_CASE("Random cuts every 100-500 ms: QoS 1 at least once, QoS 2 exactly once
               auto& q2 = received["cuts/" + tag + "/q2"];
               // Receive while publishing: the subscriber's queue in the broker stays short.
               const bool all_received = co_await receive_until(
-                  subscriber, received, [&] { return q1.distinct() >= per_qos && q2.distinct() >= per_qos; });
+                  subscriber, received, [&] {
+                    const auto expected = static_cast<std::size_t>(per_qos);
+                    return q1.distinct() >= expected && q2.distinct() >= expected;
+                  });
               const bool all_completed = co_await eventually([&] { return tally.all_done(); }, 30s);
-              if (!all_received || !all_completed) {  // DEBUG
-                const auto st = publisher.statistics();
-                std::cerr << "STALL: connected " << st.connected << " inflight " << st.inflight << " window "
-                          << st.window_in_use << " queued " << st.queued_messages << " wbuf " << st.write_buffer_bytes
-                          << " tally " << tally.summary() << "\nstory: " << publisher_events.story() << "\n"
-                          << "proxy open " << publisher_link.counters().connections_open << " accepted "
-                          << publisher_link.counters().connections_accepted << " port " << publisher_link.port() << "\n";
-                std::system(("ss -tanpi | grep -A1 " + std::to_string(publisher_link.port()) + " 1>&2").c_str());
-              }
               co_await publisher_cuts.stop();
               co_await publisher_events.stop();
               co_await subscriber_cuts.stop();
@@ -115,19 +125,13 @@ TEST_CASE("Random cuts every 100-500 ms: QoS 1 at least once, QoS 2 exactly once
               std::cerr << "[fault] random cuts " << tag << ": publisher cut " << publisher_cuts.cuts()
                         << " times, subscriber " << subscriber_cuts.cuts() << "; publisher " << describe(pub_stats)
                         << "; subscriber " << describe(sub_stats) << "; QoS 1 duplicates " << q1.duplicates()
-                        << "\n";
+                        << "; QoS 2 first disorder (the broker's) " << q2.first_disorder() << "\n";
               CHECK(all_received);
               CHECK(all_completed);
               CHECK(drained);
               CHECK(tally.failed == 0);
               CHECK(tally.succeeded == static_cast<std::uint64_t>(2 * per_qos));
-              check_delivery(q1, q2, per_qos);
-              std::ofstream("/tmp/fault-broker-" + tag + ".log") << broker.log();  // DEBUG
-              {
-                std::ofstream dump("/tmp/fault-arrivals-" + tag + ".txt");  // DEBUG
-                for (auto s : q1.arrivals()) dump << "q1 " << s << "\n";
-                for (auto s : q2.arrivals()) dump << "q2 " << s << "\n";
-              }
+              check_delivery(q1, q2, per_qos, !subscriber_cut_too);
 
               // The faults really happened, and the session carried the messages across them.
               CHECK(publisher_cuts.cuts() >= 3);
@@ -143,6 +147,145 @@ TEST_CASE("Random cuts every 100-500 ms: QoS 1 at least once, QoS 2 exactly once
             },
             240s);
       }
+    }
+  }
+}
+
+TEST_CASE("A connection cut in the middle of a packet, either way: the message arrives intact, QoS 2 exactly "
+          "once, QoS 1 at least once [MQTT-4.4.0-1] [MQTT-4.3.3-2]",
+          "[fault][delivery][mid-packet]") {
+  // A 64 KiB payload; the cut lets through the first byte only, part of the Remaining Length, part of the
+  // topic, or half of the payload. Client to server it strikes the publisher's PUBLISH; server to client the
+  // broker's PUBLISH to the subscriber. Both sides keep their sessions.
+  constexpr std::size_t payload_size = 64 * 1024;
+  const std::vector<std::size_t> offsets{1, 3, 12, 32 * 1024};
+  mosquitto broker;
+  for (const auto version : both_versions) {
+    for (const auto way : {fault::direction::client_to_server, fault::direction::server_to_client}) {
+      const bool upstream = way == fault::direction::client_to_server;
+      DYNAMIC_SECTION(name_of(version) << (upstream ? ", publisher's PUBLISH cut" : ", subscriber's PUBLISH cut")) {
+        fault::proxy publisher_link{"127.0.0.1", broker.port(listener::tcp)};
+        fault::proxy subscriber_link{"127.0.0.1", broker.port(listener::tcp)};
+        auto& cut_link = upstream ? publisher_link : subscriber_link;
+        const std::string tag = "midpacket-" + name_of(version) + (upstream ? "-up" : "-down");
+        run_async(
+            [&](asio::io_context& io) -> asio::awaitable<void> {
+              client subscriber{io, subscriber_options(broker, version, "sub-" + tag, url_of(subscriber_link))};
+              client publisher{io, subscriber_options(broker, version, "pub-" + tag, url_of(publisher_link))};
+              co_await subscriber.co_connect();
+              std::vector<subscription> filters{{tag + "/q1", {qos::at_least_once}},
+                                                {tag + "/q2", {qos::exactly_once}}};
+              co_await subscriber.co_subscribe(std::move(filters));
+              co_await publisher.co_connect();
+
+              std::map<std::string, topic_record> received;
+              auto& q1 = received[tag + "/q1"];
+              auto& q2 = received[tag + "/q2"];
+              std::uint32_t seq = 0;
+              for (const auto offset : offsets) {
+                for (const auto q : {qos::exactly_once, qos::at_least_once}) {
+                  auto& record = q == qos::exactly_once ? q2 : q1;
+                  const auto topic = tag + (q == qos::exactly_once ? "/q2" : "/q1");
+                  const auto accepted_before = cut_link.counters().connections_accepted;
+                  cut_link.cut_after(offset, way);
+                  const auto this_seq = seq++;
+                  auto m = make_message(topic, numbered_payload(this_seq, payload_size), q);
+                  auto [ec, result] = co_await publisher.async_publish(std::move(m), asio::as_tuple(asio::use_awaitable));
+                  CHECK(!ec);
+                  const bool arrived = co_await receive_until(subscriber, received,
+                                                              [&] { return record.has(this_seq); }, 10s);
+                  INFO("offset " << offset << ", QoS " << static_cast<int>(q));
+                  CHECK(arrived);
+                  // The cut happened and the client came back through the proxy.
+                  const bool reconnected = co_await eventually(
+                      [&] { return cut_link.counters().connections_accepted > accepted_before; }, 5s);
+                  CHECK(reconnected);
+                }
+              }
+              // Anything duplicated arrives before a last message on each topic.
+              co_await publisher.co_publish(tag + "/q1", numbered_payload(seq, payload_size), qos::at_least_once);
+              co_await publisher.co_publish(tag + "/q2", numbered_payload(seq, payload_size), qos::exactly_once);
+              const bool drained =
+                  co_await receive_until(subscriber, received, [&] { return q1.has(seq) && q2.has(seq); }, 10s);
+              CHECK(drained);
+              INFO("QoS 1: " << q1.summary(seq) << "; QoS 2: " << q2.summary(seq));
+              CHECK(q1.corrupted() == 0);
+              CHECK(q2.corrupted() == 0);
+              CHECK(q2.duplicates() == 0);
+              CHECK(q2.strictly_increasing());
+              CHECK(q1.first_final_copy_out_of_order() == -1);
+              const auto stats = (upstream ? publisher : subscriber).statistics();
+              CHECK(stats.connects >= 1 + 2 * offsets.size());
+            },
+            60s);
+      }
+    }
+  }
+}
+
+TEST_CASE("The rate limit holds across reconnects, retransmissions included", "[fault][delivery][throttle]") {
+  // 100 messages per second, burst 10, while the connection is cut every 600 ms with the inflight window full.
+  // Sampled every 20 ms, the PUBLISH packets written (first sends and retransmissions) never exceed what the
+  // token bucket allows between any two samples: rate x elapsed + burst (+1 for the sampling boundary).
+  constexpr double rate = 100;
+  constexpr double burst = 10;
+  constexpr std::int64_t count = 300;
+  mosquitto broker;
+  for (const auto version : both_versions) {
+    DYNAMIC_SECTION(name_of(version)) {
+      fault::proxy link{"127.0.0.1", broker.port(listener::tcp)};
+      const std::string tag = "throttle-" + name_of(version);
+      run_async(
+          [&](asio::io_context& io) -> asio::awaitable<void> {
+            auto o = subscriber_options(broker, version, "pub-" + tag, url_of(link));
+            o.rate_limit = rate_limit{.messages_per_second = rate, .burst_messages = burst};
+            client publisher{io, o};
+            client subscriber{io, subscriber_options(broker, version, "sub-" + tag, broker.url(listener::tcp))};
+            co_await subscriber.co_connect();
+            co_await subscriber.co_subscribe(tag, qos::at_least_once);
+            co_await publisher.co_connect();
+
+            publish_tally tally;
+            for (std::int64_t i = 0; i < count; ++i)
+              tally.publish(publisher, make_message(tag, numbered_payload(static_cast<std::uint32_t>(i)),
+                                                    qos::at_least_once));
+            std::vector<std::pair<double, std::uint64_t>> samples;  // seconds since start, PUBLISH written
+            const auto start = std::chrono::steady_clock::now();
+            auto next_cut = start + 600ms;
+            unsigned cuts = 0;
+            while (!tally.all_done() && std::chrono::steady_clock::now() - start < 20s) {
+              co_await sleep_for(20ms);
+              const auto t = std::chrono::steady_clock::now();
+              samples.emplace_back(std::chrono::duration<double>(t - start).count(),
+                                   publisher.statistics().messages_sent);
+              if (t >= next_cut) {
+                link.cut_all(cuts % 2 == 0 ? fault::close_style::fin : fault::close_style::reset);
+                ++cuts;
+                next_cut = t + 600ms;
+              }
+            }
+            const auto stats = publisher.statistics();
+            INFO("publish: " << tally.summary() << "; publisher: " << describe(stats) << "; cuts " << cuts);
+            REQUIRE(tally.all_done());
+            CHECK(tally.failed == 0);
+            double worst_excess = -1e9;
+            for (std::size_t i = 0; i < samples.size(); ++i)
+              for (std::size_t j = i + 1; j < samples.size(); ++j) {
+                const double allowed = rate * (samples[j].first - samples[i].first) + burst + 1;
+                const double sent = static_cast<double>(samples[j].second - samples[i].second);
+                worst_excess = std::max(worst_excess, sent - allowed);
+              }
+            const double elapsed = samples.back().first;
+            std::cerr << "[fault] throttle " << name_of(version) << ": " << stats.messages_sent << " PUBLISH in "
+                      << elapsed << " s (" << stats.retransmitted << " retransmitted, " << cuts
+                      << " cuts); worst excess over the bucket " << worst_excess << "\n";
+            CHECK(worst_excess <= 0);
+            CHECK(stats.retransmitted > 0);  // retransmissions went through the bucket too
+            CHECK(stats.connects >= 3);
+            // The rate was really the limit: the whole run took as long as the bucket makes it take.
+            CHECK(elapsed >= (static_cast<double>(stats.messages_sent) - burst) / rate - 0.1);
+          },
+          60s);
     }
   }
 }

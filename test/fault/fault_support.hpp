@@ -198,12 +198,24 @@ class topic_record {
     return -1;
   }
 
+  // The arrivals around the first one not greater than its predecessor: for failure messages.
+  std::string first_disorder() const {
+    const auto it = std::ranges::adjacent_find(arrivals_, std::greater_equal<>{});
+    if (it == arrivals_.end()) return "none";
+    const auto at = static_cast<std::size_t>(it - arrivals_.begin());
+    std::ostringstream out;
+    out << "at arrival " << at + 1 << ":";
+    for (std::size_t i = at >= 8 ? at - 8 : 0; i < std::min(arrivals_.size(), at + 10); ++i)
+      out << (i == at + 1 ? " [" : " ") << arrivals_[i] << (i == at + 1 ? "]" : "");
+    return out.str();
+  }
+
   // A short description for failure messages: the first missing numbers, counts.
   std::string summary(std::int64_t expected) const {
     std::ostringstream out;
     const auto gone = missing(expected);
     out << arrivals_.size() << " arrivals, " << duplicates() << " duplicates, " << corrupted() << " corrupted, "
-        << gone.size() << " missing";
+        << gone.size() << " missing; first disorder " << first_disorder();
     if (!gone.empty()) {
       out << " (first:";
       for (std::size_t i = 0; i < std::min<std::size_t>(gone.size(), 10); ++i) out << ' ' << gone[i];

@@ -9,6 +9,8 @@
 #include "integration/client_test_support.hpp"
 #include "proxy.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
@@ -256,23 +258,27 @@ struct timed_event {
 //   co_spawn(io, log.run(), detached);
 //   ...
 //   co_await log.stop();
+//
+// Each wait for an event has a cancellation slot of its own that only stop() uses: racing the wait against a
+// timer instead would throw away an event that completed in the same turn as the timer.
 class event_log {
  public:
   explicit event_log(client& c) : client_{c} {}
 
   asio::awaitable<void> run() {
-    using namespace asio::experimental::awaitable_operators;
     running_ = true;
     while (!stopping_) {
-      asio::steady_timer tick{co_await asio::this_coro::executor, 50ms};
-      auto outcome = co_await (client_.async_next_event(asio::use_awaitable) || tick.async_wait(asio::use_awaitable));
-      if (outcome.index() == 0) events_.push_back({std::chrono::steady_clock::now(), std::move(std::get<0>(outcome))});
+      auto [ec, ev] = co_await client_.async_next_event(
+          asio::bind_cancellation_slot(stop_signal_.slot(), asio::as_tuple(asio::use_awaitable)));
+      if (ec) break;
+      events_.push_back({std::chrono::steady_clock::now(), std::move(ev)});
     }
     running_ = false;
   }
 
   asio::awaitable<void> stop() {
     stopping_ = true;
+    stop_signal_.emit(asio::cancellation_type::terminal);
     const bool ended = co_await eventually([this] { return !running_; }, 5s);
     REQUIRE(ended);
   }
@@ -305,6 +311,7 @@ class event_log {
 
  private:
   client& client_;
+  asio::cancellation_signal stop_signal_;
   std::vector<timed_event> events_;
   bool running_ = false;
   bool stopping_ = false;

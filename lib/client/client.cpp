@@ -69,13 +69,15 @@ coromqtt::statistics client::statistics() const noexcept { return impl_->counter
 namespace detail {
 void initiate_connect(client_impl& impl, asio::any_completion_handler<void(error_code, connection_info)> handler) {
   auto* w = new waiter<any_handler<connection_info>, connection_info>(impl, std::move(handler));
-  on_strand(impl, [&impl, w] { impl.start_connect(w); });
+  on_strand(impl, [&impl, w = unstarted{w}]() mutable { impl.start_connect(w.release()); });
 }
 
 void initiate_disconnect(client_impl& impl, disconnect_options options,
                          asio::any_completion_handler<void(error_code)> handler) {
   auto* w = new waiter<any_handler<>>(impl, std::move(handler));
-  on_strand(impl, [&impl, w, o = std::move(options)] { impl.start_disconnect(o, w); });
+  on_strand(impl, [&impl, w = unstarted{w}, o = std::move(options)]() mutable {
+    impl.start_disconnect(std::move(o), w.release());
+  });
 }
 
 void initiate_publish(client_impl& impl, message m,
@@ -89,7 +91,7 @@ void initiate_subscribe(client_impl& impl, std::vector<subscription> subscriptio
   op->request.subscriptions = std::move(subscriptions);
   op->request.subscription_identifier = properties.subscription_identifier;
   op->request.user_properties = std::move(properties.user_properties);
-  on_strand(impl, [&impl, op] { impl.start_subscribe(op); });
+  on_strand(impl, [&impl, op = unstarted{op}]() mutable { impl.start_subscribe(op.release()); });
 }
 
 void initiate_unsubscribe(client_impl& impl, std::vector<std::string> filters, user_properties properties,
@@ -97,7 +99,7 @@ void initiate_unsubscribe(client_impl& impl, std::vector<std::string> filters, u
   auto* op = new async_unsubscribe_op(impl, std::move(handler));
   op->request.filters = std::move(filters);
   op->request.user_properties = std::move(properties);
-  on_strand(impl, [&impl, op] { impl.start_unsubscribe(op); });
+  on_strand(impl, [&impl, op = unstarted{op}]() mutable { impl.start_unsubscribe(op.release()); });
 }
 
 void initiate_receive(client_impl& impl, asio::any_completion_handler<void(error_code, message)> handler) {
@@ -107,12 +109,12 @@ void initiate_receive(client_impl& impl, asio::any_completion_handler<void(error
 void initiate_flush(client_impl& impl, bool until_acknowledged, asio::any_completion_handler<void(error_code)> handler) {
   auto* w = new waiter<any_handler<>>(impl, std::move(handler));
   w->until_acknowledged = until_acknowledged;
-  on_strand(impl, [&impl, w] { impl.start_flush(w); });
+  on_strand(impl, [&impl, w = unstarted{w}]() mutable { impl.start_flush(w.release()); });
 }
 
 void initiate_next_event(client_impl& impl, asio::any_completion_handler<void(error_code, event)> handler) {
   auto* w = new waiter<any_handler<event>, event>(impl, std::move(handler));
-  on_strand(impl, [&impl, w] { impl.start_next_event(w); });
+  on_strand(impl, [&impl, w = unstarted{w}]() mutable { impl.start_next_event(w.release()); });
 }
 
 }  // namespace detail

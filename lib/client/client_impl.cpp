@@ -58,7 +58,7 @@ void client_impl::queue_completion(pending_completion& completion) {
   completion.next_completion = nullptr;
   (completions_tail_ ? completions_tail_->next_completion : completions_head_) = &completion;
   completions_tail_ = &completion;
-  if (delivery_posted_) return;
+  if (delivery_posted_ || tearing_down_) return;
   delivery_posted_ = true;
   asio::post(strand_, [self = shared_from_this()] { self->deliver_completions(); });
 }
@@ -129,7 +129,18 @@ client_impl::client_impl(asio::any_io_executor executor, client_options options)
   if (endpoints_.empty()) throw mqtt_error(make_error_code(error::invalid_url), reason_code::success, "no broker");
 }
 
-client_impl::~client_impl() = default;
+client_impl::~client_impl() {
+  // Normally destroy() has completed every request on the strand before the last reference goes. When the
+  // io_context stopped first (its pending handlers destroyed, not run), requests are still held here: free
+  // them with their handlers, as Asio frees the handlers it holds.
+  tearing_down_ = true;
+  session_.abort_all(asio::error::operation_aborted);
+  abort_waiters(asio::error::operation_aborted);
+  while (auto* completion = std::exchange(completions_head_, nullptr)) {
+    completions_head_ = completion->next_completion;
+    completion->discard();
+  }
+}
 
 void client_impl::spawn_run() {
   if (running_ || destroyed_) return;

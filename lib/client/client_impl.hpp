@@ -49,6 +49,9 @@ class pending_completion {
   pending_completion* next_completion = nullptr;
   // On the strand: hands the stored result to the handler (see client_impl::hand_over) and frees the request.
   virtual void deliver() = 0;
+  // Frees the request and its handler without calling it: the client is being destroyed by an io_context that
+  // no longer runs (as Asio itself destroys the handlers it still holds at shutdown).
+  virtual void discard() = 0;
 
  protected:
   ~pending_completion() = default;
@@ -97,6 +100,7 @@ class session_op final : public Base, private pending_completion {
 
  private:
   void deliver() override;
+  void discard() override { delete this; }
 
   client_impl& impl_;
   Handler handler_;
@@ -114,6 +118,7 @@ class waiter final : public request<Results...>, private pending_completion {
 
  private:
   void deliver() override;
+  void discard() override { delete this; }
 
   client_impl& impl_;
   Handler handler_;
@@ -237,12 +242,28 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   pending_completion* completions_head_ = nullptr;
   pending_completion* completions_tail_ = nullptr;
   bool delivery_posted_ = false;
+  bool tearing_down_ = false;  // in the destructor: completions are discarded, not delivered
   std::size_t events_missed_ = 0;
   unsigned reauthentications_seen_ = 0;  // to report re-authentications as events
 };
 
 // -----------------------------------------------------------------------------------------------------------------
 // Requests and their delivery (templates: the co_* functions instantiate them with their own handlers)
+
+// A request between its creation and its start on the strand: owned here, so that one whose start never runs
+// (the io_context was stopped and destroyed first) is freed rather than leaked.
+template <class Request>
+class unstarted {
+ public:
+  explicit unstarted(Request* request) noexcept : request_{request} {}
+  unstarted(unstarted&& other) noexcept : request_{std::exchange(other.request_, nullptr)} {}
+  unstarted& operator=(unstarted&&) = delete;
+  ~unstarted() { delete request_; }
+  Request* release() noexcept { return std::exchange(request_, nullptr); }
+
+ private:
+  Request* request_;
+};
 
 // Runs `start` on the client's strand: at once when the caller is already on it (a coroutine spawned on
 // client::get_executor()), else dispatched there. Either way the request's handler runs later, from a
@@ -340,13 +361,13 @@ template <class Handler>
 void start_publish_request(client_impl& impl, message&& m, Handler handler) {
   auto* op = new session_op<publish_op, publish_result, Handler>(impl, std::move(handler));
   op->message = std::move(m);
-  on_strand(impl, [&impl, op] { impl.start_publish(op); });
+  on_strand(impl, [&impl, op = unstarted{op}]() mutable { impl.start_publish(op.release()); });
 }
 
 template <class Handler>
 void start_receive_request(client_impl& impl, Handler handler) {
   auto* w = new waiter<Handler, message>(impl, std::move(handler));
-  on_strand(impl, [&impl, w] { impl.start_receive(w); });
+  on_strand(impl, [&impl, w = unstarted{w}]() mutable { impl.start_receive(w.release()); });
 }
 
 }  // namespace coromqtt::detail

@@ -278,7 +278,7 @@ TEST_CASE("a slow consumer stops the socket: memory stays bounded", "[integratio
         CHECK(produced > consumed);  // the producer really was faster
         CHECK(max_queue <= 100);
         // Flat memory: the backlog waits in the broker (and TCP), not in this process.
-        CHECK(max_rss < rss_after_warmup + 8 * 1024);
+        if (rss_tracks_live_memory) CHECK(max_rss < rss_after_warmup + 8 * 1024);
       },
       60s);
 }

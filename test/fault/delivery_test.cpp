@@ -1,5 +1,6 @@
-// What each QoS promises, checked while connections are cut under the client: at random moments (FIN or RST),
-// in the middle of a packet in either direction, and on slow, delayed links. The publisher and the subscriber
+// What each QoS promises, checked while connections are cut under the client: at random moments (FIN or RST)
+// on a bandwidth-limited link, in the middle of a packet in either direction, and on a delayed link under a
+// rate limit. The publisher and the subscriber
 // keep their sessions (MQTT 5 Session Expiry Interval > 0, MQTT 3.1.1 Clean Session = 0), so the broker and
 // the client resume them: QoS 1 arrives at least once, QoS 2 exactly once, and both in the order published
 // as far as the standard orders them (MQTT 5.0 section 4.6, MQTT 3.1.1 section 4.6).

@@ -46,6 +46,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 namespace coromqtt::tools {
 namespace {
 
@@ -205,7 +207,12 @@ client_options bench_run::options_for(std::size_t index) const {
   client_options o;
   o.brokers = {urls_[index % urls_.size()]};
   o.version = options_.version;
-  o.client_id = options_.client_id_prefix + "-" + std::to_string(index);
+  // A fixed default prefix made a `bench sub` and a `bench pub` on the same broker share client ids, and the broker
+  // then closed one to let the other in, over and over.
+  const std::string prefix = options_.client_id_prefix.empty()
+                                 ? "coromqtt-bench-" + std::to_string(::getpid())
+                                 : options_.client_id_prefix;
+  o.client_id = prefix + "-" + std::to_string(index);
   o.keep_alive = options_.keep_alive;
   o.inflight_window = options_.window();
   if (!options_.bind_addresses.empty())
@@ -536,7 +543,10 @@ asio::awaitable<void> bench_run::run_rtt() {
 asio::awaitable<void> bench_run::run_sub() {
   co_await subscribe_all();
   if (!options_.ready_file.empty()) std::ofstream{options_.ready_file} << "subscribed\n";
-  if (!options_.quiet) std::fprintf(stderr, "coromqtt bench: %zu subscribed, waiting for messages\n", connected_);
+  // The broker's address is printed because with a broker started for the run, a publisher cannot know it otherwise.
+  if (!options_.quiet)
+    std::fprintf(stderr, "coromqtt bench: %zu subscribed to %s, waiting for messages\n", connected_,
+                 urls_.front().c_str());
   task_group receivers{io_};
   begin_measurement();
   for (std::size_t i = 0; i < clients_.size(); ++i) receivers.spawn(clients_[i]->get_executor(), receiver(i));

@@ -34,7 +34,7 @@ struct bench_options {
 
   // Who
   std::size_t clients = 1;
-  std::string client_id_prefix = "coromqtt-bench";
+  std::string client_id_prefix;  // empty: coromqtt-bench-<process id>, so two bench runs never take over each other's sessions
   protocol_version version = protocol_version::v5;
   std::chrono::seconds keep_alive{60};
 

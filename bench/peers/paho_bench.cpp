@@ -13,6 +13,7 @@
 #include <mqtt/async_client.h>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -186,7 +187,10 @@ int run_single(const bench_options& o, const coromqtt::endpoint& where, bench_su
     summary.errors = p.errors();
   } else if (o.mode == bench_mode::rtt) {
     std::string payload(o.payload_size, 'x');
-    for (std::uint64_t i = 0; i < count; ++i) {
+    // Paho C cannot turn Nagle off, so every round trip waits for the broker's delayed ACK (about 40 ms here):
+    // the run stops after 5 s rather than take minutes, and reports the messages it got through.
+    const auto give_up = clock_type::now() + std::chrono::seconds{5};
+    for (std::uint64_t i = 0; i < count && clock_type::now() < give_up; ++i) {
       write_stamp(payload, clock_type::now());
       auto token = client->publish(topic, payload.data(), payload.size(), qos, false);
       std::unique_lock lock{arrivals.mutex};
@@ -226,18 +230,24 @@ int run_connections(const bench_options& o, const coromqtt::endpoint& where, ben
   std::vector<std::unique_ptr<mqtt::async_client>> clients;
   std::vector<mqtt::token_ptr> pending;
   std::size_t connected = 0;
+  // Bounded like the libmosquitto program's: connections not up within 30 s count as errors, so a client that
+  // cannot get there (Paho at 10,000) ends the run instead of blocking bench/compare until its timeout.
+  const auto connect_deadline = begin + std::chrono::seconds(30);
   auto settle = [&] {
     for (auto& t : pending) {
       try {
-        t->wait();
-        ++connected;
+        const auto left = std::max(connect_deadline - clock_type::now(), clock_type::duration{});
+        if (t->wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(left)))
+          ++connected;
+        else
+          ++summary.errors;
       } catch (const mqtt::exception&) {
         ++summary.errors;
       }
     }
     pending.clear();
   };
-  for (std::size_t i = 0; i < o.clients; ++i) {
+  for (std::size_t i = 0; i < o.clients && clock_type::now() < connect_deadline; ++i) {
     try {
       clients.push_back(make_client(o, where, i));
       pending.push_back(clients.back()->connect(connect_options_for(o)));
@@ -255,9 +265,19 @@ int run_connections(const bench_options& o, const coromqtt::endpoint& where, ben
         static_cast<double>(rss_after - std::min(rss_after, rss_before)) * 1024.0 / static_cast<double>(connected);
   std::this_thread::sleep_for(*o.duration);
   summary.peak_rss_kib = process_usage::now().peak_rss_kib;
+  // All disconnects first, then one bounded wait: one second per client in turn could take hours at 10,000.
+  std::vector<mqtt::token_ptr> closing;
   for (auto& c : clients) {
     try {
-      c->disconnect(0)->wait_for(std::chrono::seconds(1));
+      if (c->is_connected()) closing.push_back(c->disconnect(0));
+    } catch (const mqtt::exception&) {
+    }
+  }
+  const auto close_deadline = clock_type::now() + std::chrono::seconds(10);
+  for (auto& t : closing) {
+    try {
+      const auto left = std::max(close_deadline - clock_type::now(), clock_type::duration{});
+      t->wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(left));
     } catch (const mqtt::exception&) {
     }
   }

@@ -28,6 +28,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -141,7 +142,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   const strand_type& strand() const noexcept { return strand_; }
   const client_options& options() const noexcept { return options_; }
   statistics_counters& counters() noexcept { return stats_; }
-  std::uint64_t next_serial() noexcept { return ++serial_; }
+  // Called where a request is made, on any thread (the request reaches the strand later).
+  std::uint64_t next_serial() noexcept { return serial_.fetch_add(1, std::memory_order_relaxed) + 1; }
 
   // Control, callable from any thread (they post to the strand).
   void start();
@@ -208,7 +210,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   std::size_t endpoint_index_ = 0;
   std::optional<endpoint> redirect_;  // an MQTT 5 Server Reference to try next
   std::unique_ptr<transport> transport_;
-  std::uint64_t serial_ = 0;
+  std::atomic<std::uint64_t> serial_{0};
   std::minstd_rand random_;
 
   // The run loop

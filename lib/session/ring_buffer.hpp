@@ -59,7 +59,9 @@ class ring_buffer {
   T& slot(std::size_t i) noexcept { return raw(head_ + i); }
 
   void grow() {
-    const std::size_t capacity = capacity_ ? capacity_ * 2 : 4;
+    // From 2: a queue that holds a couple of elements for good (an idle client's unread connection events)
+    // should not pay for four.
+    const std::size_t capacity = capacity_ ? capacity_ * 2 : 2;
     auto storage = std::make_unique<cell[]>(capacity);
     for (std::size_t i = 0; i < size_; ++i) {
       std::construct_at(&storage[i].value, std::move(slot(i)));

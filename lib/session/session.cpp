@@ -17,7 +17,9 @@ namespace {
 namespace proto = coromqtt::protocol;
 namespace asio = boost::asio;
 
-constexpr std::size_t initial_read_capacity = 1024;
+// Enough for what an idle connection reads (CONNACK, PINGRESP, acknowledgements); a read that fills the buffer
+// doubles it, so a busy connection grows it within a few reads. 1 KiB was a sixth of an idle connection's heap.
+constexpr std::size_t initial_read_capacity = 256;
 // A read that fills the whole free space doubles the buffer, up to this; larger packets grow it to their size.
 constexpr std::size_t streaming_read_capacity = 256 * 1024;
 

@@ -8,7 +8,9 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -86,12 +88,16 @@ inline asio::awaitable<bool> eventually(std::function<bool()> condition,
 }
 
 // Receives one message or gives up after `deadline` (nullopt). The losing operation is cancelled through its
-// cancellation slot, which also exercises the client's cancellation of a waiting receive.
+// cancellation slot, which also exercises the client's cancellation of a waiting receive. Both outcomes are
+// looked at: a message that arrived as the timer fired is returned, not dropped.
 inline asio::awaitable<std::optional<message>> receive_within(client& c, std::chrono::steady_clock::duration deadline) {
-  using namespace asio::experimental::awaitable_operators;
   asio::steady_timer timer{co_await asio::this_coro::executor, deadline};
-  auto outcome = co_await (c.async_receive(asio::use_awaitable) || timer.async_wait(asio::use_awaitable));
-  if (outcome.index() == 0) co_return std::move(std::get<0>(outcome));
+  auto [order, receive_error, received, timer_error] =
+      co_await asio::experimental::make_parallel_group(c.async_receive(asio::deferred), timer.async_wait(asio::deferred))
+          .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+  (void)order;
+  (void)timer_error;
+  if (!receive_error) co_return std::move(received);
   co_return std::nullopt;
 }
 

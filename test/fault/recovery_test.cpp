@@ -4,7 +4,10 @@
 // another one standing by. Every scenario is bounded to seconds and asserts what the client promises
 // (docs/reliability.md).
 #include "fault_support.hpp"
+#include "loopback_peers.hpp"
 
+#include <coromqtt/protocol/codec.hpp>
+#include <coromqtt/protocol/packets.hpp>
 #include <coromqtt/protocol/reason_code.hpp>
 
 using namespace coromqtt;
@@ -698,6 +701,73 @@ TEST_CASE("A shared subscription $share/g/f splits the messages between the two 
             CHECK(both == 0);
             CHECK(none == 0);
             CHECK(ra.arrivals().size() + rb.arrivals().size() == static_cast<std::size_t>(count));
+          },
+          30s);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 9. Server Reference (MQTT 5)
+
+namespace {
+
+// A broker that only ever refuses: every CONNECT is answered with a CONNACK carrying `reason` and a Server
+// Reference (a scripted peer, since mosquitto never redirects).
+std::string refusing_connack(reason_code reason, const std::string& reference) {
+  protocol::connack refusal;
+  refusal.reason = reason;
+  refusal.properties.server_reference = reference;
+  const protocol::packet packet{refusal};
+  std::vector<std::uint8_t> bytes(protocol::encoded_size(packet, protocol_version::v5).size);
+  const auto written = protocol::encode(packet, protocol_version::v5, bytes);
+  REQUIRE(written == bytes.size());
+  return {bytes.begin(), bytes.end()};
+}
+
+}  // namespace
+
+TEST_CASE("A CONNACK with 0x9C Use another server and a Server Reference sends the client to that broker when "
+          "follow_server_reference allows it, and only then (v5 4.11)",
+          "[fault][server-reference]") {
+  mosquitto real;
+  const std::string real_url = real.url(listener::tcp);
+  const std::string reference = real_url.substr(real_url.find("://") + 3);  // "127.0.0.1:port": host and port only
+  const std::string connack = refusing_connack(reason_code::use_another_server, reference);
+  fault::test::loopback_server refusing{
+      {.reply = [&](std::string_view) { return connack; }, .greeting = {}, .farewell = {}}};
+  const std::string refusing_url = "mqtt://127.0.0.1:" + std::to_string(refusing.port());
+
+  for (const bool follow : {true, false}) {
+    DYNAMIC_SECTION((follow ? "followed" : "not followed")) {
+      run_async(
+          [&](asio::io_context& io) -> asio::awaitable<void> {
+            auto o = quick_options(real, protocol_version::v5, follow ? "redirected" : "stays", refusing_url);
+            o.follow_server_reference = follow;
+            client c{io, o};
+            event_log events{c};
+            asio::co_spawn(io, events.run(), asio::detached);
+            c.start();
+            const auto connected = co_await event_after(events, event_kind::connected, 0, follow ? 5s : 1s);
+            INFO("events: " << events.story());
+            const auto refused = events.of_kind(event_kind::connect_failed);
+            REQUIRE_FALSE(refused.empty());
+            CHECK(refused[0].event.broker == refusing_url);
+            CHECK(refused[0].event.reason == reason_code::use_another_server);
+            if (follow) {
+              REQUIRE(connected.has_value());
+              CHECK(connected->event.broker == real_url);  // the reference kept the scheme of the refusing URL
+              // And it really is the other broker: a round trip through it.
+              co_await c.co_subscribe("redirected/echo", qos::at_least_once);
+              co_await c.co_publish("redirected/echo", "here", qos::at_least_once);
+              const auto m = co_await receive_within(c, 5s);
+              REQUIRE(m.has_value());
+              CHECK(m->payload == "here");
+            } else {
+              CHECK_FALSE(connected.has_value());
+              for (const auto& failure : refused) CHECK(failure.event.broker == refusing_url);  // never elsewhere
+            }
+            co_await events.stop();
           },
           30s);
     }

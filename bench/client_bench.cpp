@@ -11,7 +11,7 @@
 //   receive_qos0/1   co_receive of messages the broker floods (QoS 1: the client acknowledges each).
 //
 // ns/op is the CPU time per message of the process (client, scripted broker and both ends' system calls);
-// allocs/op the heap allocations per message (a replaced global operator new, as in codec_bench). Run it under
+// allocs/op the heap allocations per message (allocation_counting.cpp). Run it under
 // `valgrind --tool=callgrind` to count instructions instead of time.
 #include <coromqtt/client.hpp>
 
@@ -23,56 +23,22 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "allocation_counting.hpp"
+
 #include <benchmark/benchmark.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <new>
 #include <string>
 #include <vector>
 
-// ---------------------------------------------------------------------------------------------------------
-// Allocation counting for the whole binary (libcoromqtt's allocations included: its operator new resolves here).
 
 namespace {
-std::atomic<std::size_t> allocations{0};
 
-[[gnu::noinline]] void* acquire(std::size_t size) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc{};
-}
-[[gnu::noinline]] void* acquire_aligned(std::size_t size, std::align_val_t alignment) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  const auto a = static_cast<std::size_t>(alignment);
-  if (void* p = std::aligned_alloc(a, (size + a - 1) / a * a)) return p;
-  throw std::bad_alloc{};
-}
-[[gnu::noinline]] void release(void* p) noexcept { std::free(p); }
-}  // namespace
-
-void* operator new(std::size_t size) { return acquire(size); }
-void* operator new[](std::size_t size) { return acquire(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  try {
-    return acquire(size);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new(std::size_t size, std::align_val_t a) { return acquire_aligned(size, a); }
-void operator delete(void* p) noexcept { release(p); }
-void operator delete[](void* p) noexcept { release(p); }
-void operator delete(void* p, std::size_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t) noexcept { release(p); }
-void operator delete(void* p, std::align_val_t) noexcept { release(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { release(p); }
-
-namespace {
+using coromqtt::bench::allocation_counter;
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -264,18 +230,6 @@ struct connected_client {
   std::unique_ptr<coromqtt::client> client;
 };
 
-class allocation_counter {
- public:
-  allocation_counter() : start_{allocations.load(std::memory_order_relaxed)} {}
-  void report(benchmark::State& state, double messages) const {
-    const auto count = allocations.load(std::memory_order_relaxed) - start_;
-    state.counters["allocs/op"] = benchmark::Counter(static_cast<double>(count) / messages);
-  }
-
- private:
-  std::size_t start_;
-};
-
 coromqtt::message make_message(std::size_t payload_size, qos level) {
   coromqtt::message m;
   m.topic = "bench/0";
@@ -313,7 +267,7 @@ void publish(benchmark::State& state, qos level, std::size_t payload_size) {
       break;
     }
   }
-  counter.report(state, static_cast<double>(state.iterations() * messages));
+  counter.report_per_message(state, static_cast<double>(state.iterations() * messages));
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * messages));
 }
 
@@ -347,7 +301,7 @@ void receive(benchmark::State& state, qos level, std::size_t payload_size) {
       break;
     }
   }
-  counter.report(state, static_cast<double>(state.iterations() * messages));
+  counter.report_per_message(state, static_cast<double>(state.iterations() * messages));
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * messages));
 }
 

@@ -1,57 +1,23 @@
 // Codec microbenchmarks: encode and decode of PUBLISH (64 B and 1 KiB payloads, QoS 0 and 1, MQTT 3.1.1 and
 // MQTT 5 with properties), SUBSCRIBE and the acknowledgements. Encoding goes into one reused buffer, as the
 // client's writer does; decoding reads in place, as its reader does. Each benchmark reports bytes per second
-// and heap allocations per operation, counted by the replaced global operator new below.
+// and heap allocations per operation, counted by the replaced global operator new of allocation_counting.cpp.
 #include <coromqtt/protocol.hpp>
+
+#include "allocation_counting.hpp"
 
 #include <benchmark/benchmark.h>
 
 #include <array>
-#include <atomic>
 #include <cstdlib>
-#include <new>
 #include <string>
 #include <vector>
 
-// ---------------------------------------------------------------------------------------------------------
-// Allocation counting for the whole binary.
-
 namespace {
-std::atomic<std::size_t> allocations{0};
 
-// Out of line, so that GCC does not see malloc/free pairs through inlined new/delete and warn about them.
-[[gnu::noinline]] void* acquire(std::size_t size) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc{};
-}
-[[gnu::noinline]] void release(void* p) noexcept { std::free(p); }
-}  // namespace
-
-void* operator new(std::size_t size) { return acquire(size); }
-void* operator new[](std::size_t size) { return acquire(size); }
-void operator delete(void* p) noexcept { release(p); }
-void operator delete[](void* p) noexcept { release(p); }
-void operator delete(void* p, std::size_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t) noexcept { release(p); }
-
-namespace {
+using coromqtt::bench::allocation_counter;
 
 using namespace coromqtt::protocol;
-
-// Measures allocations inside the timed loop only (the framework allocates around it).
-class allocation_counter {
- public:
-  allocation_counter() : start_{allocations.load(std::memory_order_relaxed)} {}
-  void report(benchmark::State& state) const {
-    const auto count = allocations.load(std::memory_order_relaxed) - start_;
-    state.counters["allocs/op"] =
-        benchmark::Counter(static_cast<double>(count), benchmark::Counter::kAvgIterations);
-  }
-
- private:
-  std::size_t start_;
-};
 
 struct publish_case {
   std::size_t payload_size;
@@ -89,7 +55,7 @@ void encode_publish(benchmark::State& state, publish_case c) {
     benchmark::DoNotOptimize(buffer.data());
     benchmark::ClobberMemory();
   }
-  counter.report(state);
+  counter.report_per_iteration(state);
   if (written == 0) state.SkipWithError("encode failed");
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * written));
 }
@@ -106,7 +72,7 @@ void encode_publish_direct(benchmark::State& state, publish_case c) {
     benchmark::DoNotOptimize(buffer.data());
     benchmark::ClobberMemory();
   }
-  counter.report(state);
+  counter.report_per_iteration(state);
   if (written == 0) state.SkipWithError("encode failed");
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * written));
 }
@@ -122,7 +88,7 @@ void decode_publish(benchmark::State& state, publish_case c) {
     ok = ok && result.status == frame_status::complete;
     benchmark::DoNotOptimize(result);
   }
-  counter.report(state);
+  counter.report_per_iteration(state);
   if (!ok) state.SkipWithError("decode failed");
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * wire.size()));
 }
@@ -138,7 +104,7 @@ void encode_packet(benchmark::State& state, packet p, protocol_version version) 
     benchmark::DoNotOptimize(buffer.data());
     benchmark::ClobberMemory();
   }
-  counter.report(state);
+  counter.report_per_iteration(state);
   if (written == 0) state.SkipWithError("encode failed");
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * written));
 }
@@ -153,7 +119,7 @@ void decode_packet_bench(benchmark::State& state, packet p, protocol_version ver
     ok = ok && result.status == frame_status::complete;
     benchmark::DoNotOptimize(result);
   }
-  counter.report(state);
+  counter.report_per_iteration(state);
   if (!ok) state.SkipWithError("decode failed");
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * wire.size()));
 }

@@ -7,45 +7,26 @@
 //   receive          incoming PUBLISH packets decoded and queued (64 per read), then popped as co_receive does;
 //                    QoS 1 also encodes the PUBACK and writes it.
 //
-// ns/op is per message. allocs/op counts heap allocations per message inside the timed loop (a replaced
-// global operator new, as in codec_bench). Messages whose topic and payload fit std::string's inline buffer
-// (15 bytes) isolate the session's own allocations from the copy of the user's payload.
+// ns/op is per message. allocs/op counts heap allocations per message inside the timed loop (the replaced
+// global operator new of allocation_counting.cpp). Messages whose topic and payload fit std::string's inline
+// buffer (15 bytes) isolate the session's own allocations from the copy of the user's payload.
 #include "session/session.hpp"
 
 #include <coromqtt/protocol/codec.hpp>
 
+#include "allocation_counting.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <array>
-#include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <new>
 #include <string>
 #include <vector>
 
-// ---------------------------------------------------------------------------------------------------------
-// Allocation counting for the whole binary (libcoromqtt's allocations included: its operator new resolves here).
-
 namespace {
-std::atomic<std::size_t> allocations{0};
 
-[[gnu::noinline]] void* acquire(std::size_t size) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc{};
-}
-[[gnu::noinline]] void release(void* p) noexcept { std::free(p); }
-}  // namespace
-
-void* operator new(std::size_t size) { return acquire(size); }
-void* operator new[](std::size_t size) { return acquire(size); }
-void operator delete(void* p) noexcept { release(p); }
-void operator delete[](void* p) noexcept { release(p); }
-void operator delete(void* p, std::size_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t) noexcept { release(p); }
-
-namespace {
+using coromqtt::bench::allocation_counter;
 
 namespace proto = coromqtt::protocol;
 using coromqtt::error_code;
@@ -54,19 +35,6 @@ using coromqtt::qos;
 using coromqtt::detail::clock;
 
 constexpr std::size_t batch = 64;
-
-class allocation_counter {
- public:
-  allocation_counter() : start_{allocations.load(std::memory_order_relaxed)} {}
-  void report(benchmark::State& state, double messages_per_iteration) const {
-    const auto count = allocations.load(std::memory_order_relaxed) - start_;
-    state.counters["allocs/op"] = benchmark::Counter(
-        static_cast<double>(count) / messages_per_iteration, benchmark::Counter::kAvgIterations);
-  }
-
- private:
-  std::size_t start_;
-};
 
 struct completion_counter final : coromqtt::detail::publish_op {
   std::size_t completed = 0;
@@ -137,7 +105,7 @@ void publish_qos0(benchmark::State& state, std::size_t payload_size, protocol_ve
     benchmark::DoNotOptimize(bytes.data());
     c.session->commit_write(c.now);
   }
-  counter.report(state, batch);
+  counter.report_per_iteration(state, batch);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
   state.SetBytesProcessed(static_cast<std::int64_t>(written));
 }
@@ -175,7 +143,7 @@ void publish_qos1(benchmark::State& state, std::size_t payload_size, protocol_ve
     c.feed({acks.data(), n});
   }
   for (const auto& op : ops) completed += op.completed;
-  counter.report(state, batch);
+  counter.report_per_iteration(state, batch);
   if (completed != state.iterations() * batch) state.SkipWithError("not every publish was acknowledged");
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
 }
@@ -207,7 +175,7 @@ void receive(benchmark::State& state, std::size_t payload_size, qos level, proto
       c.session->commit_write(c.now);
     }
   }
-  counter.report(state, batch);
+  counter.report_per_iteration(state, batch);
   if (delivered != state.iterations() * batch) state.SkipWithError("messages lost");
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch));
 }

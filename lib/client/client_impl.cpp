@@ -115,6 +115,7 @@ client_impl::client_impl(asio::any_io_executor executor, client_options options)
     : strand_{make_client_strand(executor)},
       options_{std::move(options)},
       session_{options_, stats_},
+      store_{strand_, options_.store, session_},
       random_{std::random_device{}()},
       backoff_timer_{strand_},
       writer_signal_{strand_},
@@ -127,6 +128,7 @@ client_impl::client_impl(asio::any_io_executor executor, client_options options)
     endpoints_.push_back(std::move(*parsed));
   }
   if (endpoints_.empty()) throw mqtt_error(make_error_code(error::invalid_url), reason_code::success, "no broker");
+  store_.open();  // throws error::store_locked when another live client holds the store
 }
 
 client_impl::~client_impl() {
@@ -134,6 +136,7 @@ client_impl::~client_impl() {
   // io_context stopped first (its pending handlers destroyed, not run), requests are still held here: free
   // them with their handlers, as Asio frees the handlers it holds.
   tearing_down_ = true;
+  store_.close();
   session_.abort_all(asio::error::operation_aborted);
   abort_waiters(asio::error::operation_aborted);
   while (auto* completion = std::exchange(completions_head_, nullptr)) {
@@ -196,6 +199,7 @@ void client_impl::destroy() {
     self->paused_ = true;
     self->backoff_timer_.cancel();
     if (self->transport_) self->transport_->close();
+    self->store_.close();  // the last records written, the store free for the next client
     self->session_.abort_all(asio::error::operation_aborted);
     self->abort_waiters(asio::error::operation_aborted);
   });
@@ -426,7 +430,8 @@ asio::awaitable<void> client_impl::writer() {
   const auto state = co_await asio::this_coro::cancellation_state;
   for (;;) {
     if (!session_.has_output()) {
-      if (session_.state() == session_state::disconnecting) co_return;  // DISCONNECT is out: we are done
+      // DISCONNECT is out: we are done (unless what precedes it still waits for the session store).
+      if (session_.state() == session_state::disconnecting && !session_.output_held()) co_return;
       // The connection may have failed (the reader saw the cut) while our last write was completing: the
       // group's stop request then reached the write, which had already succeeded, not the wait below, which
       // would never end and hold the run loop (no reconnect, ever).
@@ -514,6 +519,10 @@ void client_impl::wake_writer() {
 }
 
 void client_impl::after_session_activity() {
+  if (store_.attached()) {
+    if (!store_.bound()) store_.bind(weak_from_this(), [this] { after_session_activity(); });
+    store_.pump();
+  }
   if (session_.has_output()) wake_writer();
   if (session_.reauthentications() > reauthentications_seen_) {
     reauthentications_seen_ = session_.reauthentications();

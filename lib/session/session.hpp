@@ -156,7 +156,9 @@ class session {
   // The bytes from prepare_write() are written: frees the buffer, lets queued messages in.
   void commit_write(clock::time_point now);
   // Nothing is queued, pending or being written (QoS 1/2 acknowledgements may still be outstanding).
-  bool flushed() const noexcept { return pending_.empty() && writing_.empty() && outbox_.empty(); }
+  bool flushed() const noexcept {
+    return pending_.empty() && writing_.empty() && outbox_.empty() && spilled_through_ <= loaded_through_;
+  }
   // Nothing is queued or waiting for an acknowledgement either.
   bool quiescent() const noexcept { return flushed() && outgoing_.empty() && admission_.empty(); }
 

@@ -201,9 +201,13 @@ TEST_CASE("file store: a damaged or missing newest segment falls back on the one
     auto bytes = read_file(all.back());
     bytes[12] = static_cast<char>(bytes[12] ^ 0xFF);
     write_file(all.back(), bytes);
+    CHECK(read_file(all.back()) == bytes);
   }
-  SECTION("the newest segment deleted") { fs::remove(all.back()); }
-  SECTION("the newest segment empty (the crash came as it was created)") { write_file(all.back(), {}); }
+  SECTION("the newest segment deleted") { CHECK(fs::remove(all.back())); }
+  SECTION("the newest segment empty (the crash came as it was created)") {
+    write_file(all.back(), {});
+    CHECK(fs::file_size(all.back()) == 0);
+  }
 
   const auto recovered = state_of(*file_store(dir.path(), small));
   CHECK(recovered == expected_after(records, at_last_roll));

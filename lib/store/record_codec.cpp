@@ -30,7 +30,9 @@ class writer {
   void u64(std::uint64_t v) { put(v, 8); }
   void str(std::string_view s) {
     u32(static_cast<std::uint32_t>(s.size()));
-    out_.insert(out_.end(), s.begin(), s.end());
+    const auto at = out_.size();
+    out_.resize(at + s.size());
+    if (!s.empty()) std::memcpy(out_.data() + at, s.data(), s.size());
   }
   void opt_str(const std::optional<std::string>& s) {
     u8(s ? 1 : 0);
@@ -39,7 +41,9 @@ class writer {
 
  private:
   void put(std::uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    const auto at = out_.size();
+    out_.resize(at + static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) out_[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
   }
   std::vector<std::uint8_t>& out_;
 };

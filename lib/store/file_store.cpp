@@ -155,13 +155,20 @@ class file_session_store final : public session_store {
     if (first == 0 || first > upto) return 0;
     if (!cursor_valid_ || after != cursor_after_) seek(first);
     std::uint64_t previous = after;
+    bool read_to_upto = false;  // every record up to `upto` was seen (so live ones not found are gone)
     while (count < max_count && (count == 0 || bytes < max_bytes)) {
       auto f = reader_.next();
       if (f.check != frame_check::complete) {
         // The end of this segment: sound (need_more at its end), torn or damaged. Newer ones go on.
         if (f.check == frame_check::damaged) ++damaged_;
-        if (cursor_segment_ + 1 >= segments_.size()) break;  // the tail: nothing after it yet
-        if (!reader_.open(segments_[++cursor_segment_].path)) break;
+        if (cursor_segment_ + 1 >= segments_.size()) {  // the tail: nothing after it yet
+          read_to_upto = true;
+          break;
+        }
+        if (!reader_.open(segments_[++cursor_segment_].path)) {
+          cursor_valid_ = false;
+          return count;  // try again next time; nothing is forgotten for a file that would not open
+        }
         continue;
       }
       if (f.type != static_cast<std::uint8_t>(store_record::type::message_added)) continue;
@@ -169,6 +176,7 @@ class file_session_store final : public session_store {
       if (!detail::peek_added_seq(f.payload, seq) || seq <= previous) continue;
       if (seq > upto) {
         reader_.unread();
+        read_to_upto = true;
         break;
       }
       forget_missing(previous, seq);  // live messages the log no longer has (a deleted or damaged segment)
@@ -183,7 +191,7 @@ class file_session_store final : public session_store {
       out.push_back({seq, std::move(r.message)});
       ++count;
     }
-    if (count < max_count && (count == 0 || bytes < max_bytes)) forget_missing(previous, upto + 1);
+    if (read_to_upto) forget_missing(previous, upto + 1);
     cursor_after_ = previous;
     cursor_valid_ = true;
     return count;

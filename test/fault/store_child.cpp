@@ -60,6 +60,21 @@ struct publisher {
 
   // At most 50 new messages per 10 ms (5,000 a second), so that the kills strike while messages are still
   // being handed over, not only while they are delivered.
+  // What the client is doing, every 5 s (on stderr, for a failure report).
+  asio::awaitable<void> report() {
+    asio::steady_timer tick{c.get_executor()};
+    for (;;) {
+      tick.expires_after(std::chrono::seconds{5});
+      co_await tick.async_wait(asio::use_awaitable);
+      const auto s = c.statistics();
+      std::cerr << "sent " << s.messages_sent << " acked " << s.publishes_acked << " retransmitted "
+                << s.retransmitted << " resent " << s.resent << " connects " << s.connects << " inflight "
+                << s.inflight << " queued " << s.queued_messages << " write buffer " << s.write_buffer_bytes
+                << " connected " << s.connected << " outstanding " << outstanding << " next " << next[1] << "/"
+                << next[2] << "\n";
+    }
+  }
+
   asio::awaitable<void> pace() {
     asio::steady_timer tick{c.get_executor()};
     while (more()) {
@@ -68,6 +83,7 @@ struct publisher {
       tick.expires_after(std::chrono::milliseconds{10});
       co_await tick.async_wait(asio::use_awaitable);
     }
+    pump();  // nothing left to publish (perhaps from the start: an earlier run had it all): finish
   }
   int budget = 0;
 
@@ -128,6 +144,7 @@ int main(int argc, char** argv) {
                   {0, std::stoull(argv[7]), std::stoull(argv[8])}};
       c.start();
       asio::co_spawn(c.get_executor(), p.pace(), asio::detached);
+      asio::co_spawn(c.get_executor(), p.report(), asio::detached);
       io.run();
       return 0;
     }

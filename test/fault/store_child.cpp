@@ -58,7 +58,7 @@ struct publisher {
 
   bool more() const { return next[1] <= last[1] || next[2] <= last[2]; }
 
-  // At most 50 new messages per 10 ms (5,000 a second), so that the kills strike while messages are still
+  // At most 25 new messages per 10 ms (2,500 a second), so that the kills strike while messages are still
   // being handed over, not only while they are delivered.
   // What the client is doing, every 5 s (on stderr, for a failure report).
   asio::awaitable<void> report() {
@@ -78,7 +78,7 @@ struct publisher {
   asio::awaitable<void> pace() {
     asio::steady_timer tick{c.get_executor()};
     while (more()) {
-      budget = 50;
+      budget = 25;
       pump();
       tick.expires_after(std::chrono::milliseconds{10});
       co_await tick.async_wait(asio::use_awaitable);

@@ -78,10 +78,10 @@ struct connection_error {
 };
 
 enum class session_state {
-  disconnected,     // no transport
-  awaiting_connack, // CONNECT encoded, waiting for the broker's answer
+  disconnected,      // no transport
+  awaiting_connack,  // CONNECT encoded, waiting for the broker's answer
   connected,
-  disconnecting,    // DISCONNECT encoded; nothing else will be written
+  disconnecting,  // DISCONNECT encoded; nothing else will be written
 };
 
 class session {
@@ -124,7 +124,8 @@ class session {
   // How many re-authentications the broker has accepted.
   unsigned reauthentications() const noexcept { return reauthentications_; }
 
-  // --- Input ------------------------------------------------------------------------------------------------
+  // --- Input
+  // ------------------------------------------------------------------------------------------------
 
   // Where the next read should put its bytes (at least one byte; the buffer grows as packets require).
   std::span<std::uint8_t> read_space();
@@ -143,7 +144,8 @@ class session {
   std::size_t message_count() const noexcept { return receive_queue_.size(); }
   coromqtt::message pop_message();
 
-  // --- Output -----------------------------------------------------------------------------------------------
+  // --- Output
+  // -----------------------------------------------------------------------------------------------
 
   bool has_output() const noexcept { return !pending_.empty(); }
   // Takes every pending byte for one write. Valid until commit_write(); call again only after it.
@@ -155,7 +157,8 @@ class session {
   // Nothing is queued or waiting for an acknowledgement either.
   bool quiescent() const noexcept { return flushed() && outgoing_.empty() && admission_.empty(); }
 
-  // --- Time -------------------------------------------------------------------------------------------------
+  // --- Time
+  // -------------------------------------------------------------------------------------------------
 
   // The next moment on_timer() has something to do: a PINGREQ, the keep alive deadline, the rate limit.
   clock::time_point next_timer() const noexcept;
@@ -163,7 +166,8 @@ class session {
   // has been silent for too long.
   error_code on_timer(clock::time_point now);
 
-  // --- Requests ---------------------------------------------------------------------------------------------
+  // --- Requests
+  // ---------------------------------------------------------------------------------------------
 
   // The fast path of QoS 0: encodes the message straight into the pending bytes when nothing is queued ahead
   // of it, the rate limit allows it and there is room. Returns false (nothing done) otherwise; then use
@@ -201,43 +205,53 @@ class session {
     std::optional<std::uint32_t> subscription_identifier;
   };
 
-  // Input
+  // input.cpp: framing, decoding, dispatch
   error_code process_input(clock::time_point now);
   error_code handle(const protocol::packet&, clock::time_point now, bool& consumed);
-  error_code handle_connack(const protocol::connack&, clock::time_point now);
-  error_code handle_publish(const protocol::publish&, bool& consumed);
-  error_code handle_puback(std::uint16_t id, reason_code, const protocol::ack_properties&);
-  error_code handle_pubrec(std::uint16_t id, reason_code, const protocol::ack_properties&);
-  error_code handle_pubrel(std::uint16_t id);
-  error_code handle_pubcomp(std::uint16_t id, reason_code, const protocol::ack_properties&);
-  error_code handle_suback(const protocol::suback&);
-  error_code handle_unsuback(const protocol::unsuback&);
-  error_code handle_disconnect(const protocol::disconnect&);
-  error_code handle_auth(const protocol::auth&);
-  error_code send_auth(reason_code, const std::optional<std::string>& data);
   error_code violation(reason_code, error_code, std::string_view what = {});
 
-  // Output
-  template <class Packet>
-  error_code append(const Packet&);
-  error_code append_publish(const coromqtt::message&, std::uint16_t packet_id, bool dup);
-  void pump(clock::time_point now);
-  bool send_entry(std::uint16_t id, clock::time_point now);
-  bool take_tokens(const coromqtt::message&, clock::time_point now);
+  // session.cpp: the connection's lifecycle
+  error_code handle_connack(const protocol::connack&, clock::time_point now);
   void resume_after_connack(bool session_present, clock::time_point now);
+  error_code handle_disconnect(const protocol::disconnect&);
 
-  // Moves what may go from the queues to the pending bytes, then lets waiting publishers in, until neither moves.
-  void progress(clock::time_point now);
+  // receive.cpp: incoming PUBLISH and its acknowledgement flows
+  error_code handle_publish(const protocol::publish&, bool& consumed);
+  error_code handle_pubrel(std::uint16_t id);
 
-  // Admission
+  // publish.cpp: admission of outgoing PUBLISH, and the acknowledgements that end its flows
   error_code check_publish(const coromqtt::message&) const;
   room room_for(const coromqtt::message&) const noexcept;
   void admit(publish_op&, clock::time_point now);
   void finish_publish(std::uint16_t id, error_code, publish_result);
+  error_code handle_puback(std::uint16_t id, reason_code, const protocol::ack_properties&);
+  error_code handle_pubrec(std::uint16_t id, reason_code, const protocol::ack_properties&);
+  error_code handle_pubcomp(std::uint16_t id, reason_code, const protocol::ack_properties&);
+  static std::size_t queue_cost(const coromqtt::message&) noexcept;
 
+  // output.cpp: encoding, and the pump that moves what is owed and what is queued onto the wire
+  template <class Packet>
+  error_code append(const Packet&);  // defined in session_internal.hpp
+  error_code append_publish(const coromqtt::message&, std::uint16_t packet_id, bool dup);
+  bool send_entry(std::uint16_t id, clock::time_point now);
+  bool take_tokens(const coromqtt::message&, clock::time_point now);
+  void pump(clock::time_point now);
+  // Moves what may go from the queues to the pending bytes, then lets waiting publishers in, until neither
+  // moves.
+  void progress(clock::time_point now);
   std::uint16_t wire_quota() const noexcept;
   std::uint32_t incoming_packet_limit() const noexcept;
-  static std::size_t queue_cost(const coromqtt::message&) noexcept;
+
+  // subscriptions.cpp
+  void send_subscribe(std::uint16_t id, outgoing_entry&);
+  void send_unsubscribe(std::uint16_t id, outgoing_entry&);
+  error_code handle_suback(const protocol::suback&);
+  error_code handle_unsuback(const protocol::unsuback&);
+  void resubscribe(clock::time_point now);
+
+  // auth.cpp
+  error_code handle_auth(const protocol::auth&);
+  error_code send_auth(reason_code, const std::optional<std::string>& data);
 
   const client_options& options_;
   statistics_counters& stats_;
@@ -252,7 +266,7 @@ class session {
   byte_buffer read_buffer_;  // bytes read and not yet processed; reads go into its spare capacity
   bool input_blocked_ = false;
   ring_buffer<coromqtt::message> receive_queue_;
-  std::vector<std::uint16_t> incoming_qos2_;  // PUBREC sent, PUBREL awaited; sorted [MQTT-4.3.3-10]
+  std::vector<std::uint16_t> incoming_qos2_;   // PUBREC sent, PUBREL awaited; sorted [MQTT-4.3.3-10]
   std::vector<std::string> incoming_aliases_;  // index = alias - 1
 
   // Output

@@ -1,0 +1,129 @@
+// The read side: the read buffer, framing and decoding, and the dispatch of each packet to its handler.
+#include "session/session.hpp"
+#include "session/session_internal.hpp"
+
+#include <coromqtt/protocol/error.hpp>
+
+#include <algorithm>
+
+namespace coromqtt::detail {
+
+namespace proto = coromqtt::protocol;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input
+
+std::span<std::uint8_t> session::read_space() {
+  // read_buffer_ holds the bytes read and not yet processed; the read goes into the capacity beyond them.
+  const std::size_t held = read_buffer_.size();
+  std::size_t wanted = held + 1;
+  // A packet whose header is in: make room for all of it at once (bounded by read_frame's size check).
+  const auto frame = proto::read_frame(read_buffer_.bytes(), incoming_packet_limit());
+  if (frame.status == proto::frame_status::need_more && frame.needed > wanted) wanted = frame.needed;
+  if (read_buffer_.capacity() < initial_read_capacity) wanted = std::max(wanted, initial_read_capacity);
+  // The previous read filled the buffer: the broker is streaming, read bigger chunks.
+  if (held == read_buffer_.capacity() && read_buffer_.capacity() < streaming_read_capacity)
+    wanted = std::max(wanted, read_buffer_.capacity() * 2);
+  read_buffer_.reserve(wanted);  // keeps the held bytes
+  return {read_buffer_.data() + held, read_buffer_.capacity() - held};
+}
+
+error_code session::on_read(std::size_t n, clock::time_point now) {
+  read_buffer_.resize(read_buffer_.size() + n);  // the bytes were written into read_space()
+  stats_.bytes_received.add(n);
+  keep_alive_.on_received(now);  // any bytes show the broker is alive, even part of a large packet
+  return process_input(now);
+}
+
+error_code session::resume_input(clock::time_point now) {
+  input_blocked_ = false;
+  return process_input(now);
+}
+
+error_code session::process_input(clock::time_point now) {
+  std::size_t offset = 0;
+  error_code ec;
+  while (offset < read_buffer_.size() && state_ != session_state::disconnected) {
+    const auto rest = read_buffer_.bytes().subspan(offset);
+    const auto frame = proto::read_frame(rest, incoming_packet_limit());
+    if (frame.status == proto::frame_status::need_more) break;
+    if (frame.status == proto::frame_status::error) {
+      ec = violation(proto::reason_for(frame.error), frame.error);
+      break;
+    }
+    proto::packet packet;
+    if (auto decode_error =
+            proto::decode_packet(frame.header, rest.first(frame.header.packet_size()), version_, packet)) {
+      ec = violation(proto::reason_for(decode_error), decode_error);
+      break;
+    }
+    bool consumed = true;
+    ec = handle(packet, now, consumed);
+    if (ec) break;
+    if (!consumed) {
+      input_blocked_ = true;
+      break;
+    }
+    offset += frame.header.packet_size();
+  }
+  // Keep the unprocessed tail (a partial packet, or packets waiting for room) at the front.
+  read_buffer_.consume(offset);
+  if (read_buffer_.empty() && read_buffer_.capacity() > streaming_read_capacity)
+    read_buffer_.shrink_to(streaming_read_capacity);
+  progress(now);
+  update_gauges();
+  return ec;
+}
+
+error_code session::violation(reason_code reason, error_code ec, std::string_view what) {
+  last_error_ = {ec, reason, std::string{what}, {}};
+  last_error_.we_should_disconnect = true;
+  return ec;
+}
+
+error_code session::handle(const proto::packet& packet, clock::time_point now, bool& consumed) {
+  if (state_ == session_state::awaiting_connack) {
+    if (const auto* connack = std::get_if<proto::connack>(&packet)) return handle_connack(*connack, now);
+    if (const auto* d = std::get_if<proto::disconnect>(&packet)) return handle_disconnect(*d);
+    if (const auto* a = std::get_if<proto::auth>(&packet)) return handle_auth(*a);
+    return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
+                     "the broker sent a packet before CONNACK");
+  }
+  switch (proto::type_of(packet)) {
+    case proto::packet_type::publish:
+      return handle_publish(std::get<proto::publish>(packet), consumed);
+    case proto::packet_type::puback: {
+      const auto& p = std::get<proto::puback>(packet);
+      return handle_puback(p.packet_id, p.reason, p.properties);
+    }
+    case proto::packet_type::pubrec: {
+      const auto& p = std::get<proto::pubrec>(packet);
+      return handle_pubrec(p.packet_id, p.reason, p.properties);
+    }
+    case proto::packet_type::pubrel:
+      return handle_pubrel(std::get<proto::pubrel>(packet).packet_id);
+    case proto::packet_type::pubcomp: {
+      const auto& p = std::get<proto::pubcomp>(packet);
+      return handle_pubcomp(p.packet_id, p.reason, p.properties);
+    }
+    case proto::packet_type::suback:
+      return handle_suback(std::get<proto::suback>(packet));
+    case proto::packet_type::unsuback:
+      return handle_unsuback(std::get<proto::unsuback>(packet));
+    case proto::packet_type::pingresp:
+      return {};
+    case proto::packet_type::disconnect:
+      return handle_disconnect(std::get<proto::disconnect>(packet));
+    case proto::packet_type::auth:
+      return handle_auth(std::get<proto::auth>(packet));
+    case proto::packet_type::connack:
+      return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
+                       "a second CONNACK");
+    default:
+      // CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ travel only from client to server.
+      return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
+                       "a packet a broker must not send");
+  }
+}
+
+}  // namespace coromqtt::detail

@@ -1,0 +1,77 @@
+// The user's operations as a whole: cancellation of one, abort of all.
+#include "session/session.hpp"
+#include "session/session_internal.hpp"
+
+#include <boost/asio/error.hpp>
+
+namespace coromqtt::detail {
+
+namespace proto = coromqtt::protocol;
+
+bool session::cancel(std::uint64_t serial) {
+  const error_code aborted = boost::asio::error::operation_aborted;
+  if (auto* op = admission_.find(serial)) {
+    admission_.erase(op);
+    op->complete(aborted, {});
+    return true;
+  }
+  for (std::size_t i = 0; i < outbox_.size(); ++i) {
+    auto* op = outbox_[i].op;
+    if (!op || op->serial != serial) continue;
+    outbox_bytes_ -= outbox_[i].cost;
+    outbox_.erase(i);
+    --window_in_use_;
+    update_gauges();
+    op->complete(aborted, {});
+    return true;
+  }
+  for (auto id = outgoing_.first(); id; id = outgoing_.next(id)) {
+    auto& e = outgoing_.entry(id);
+    if (!e.op || e.op->serial != serial) continue;
+    auto* hook = e.op;
+    const auto stage = e.stage;
+    if (e.needs_send && !is_publish_stage(stage))
+      outgoing_.release(id);  // a SUBSCRIBE / UNSUBSCRIBE never written: forget it
+    else
+      e.op = nullptr;  // written: the flow completes without its requester (a publish keeps its window slot)
+    if (is_publish_stage(stage))
+      static_cast<publish_op*>(hook)->complete(aborted, {});
+    else if (stage == awaiting::suback)
+      static_cast<subscribe_op*>(hook)->complete(aborted, {});
+    else
+      static_cast<unsubscribe_op*>(hook)->complete(aborted, {});
+    return true;
+  }
+  return false;
+}
+
+void session::abort_all(error_code ec) {
+  while (auto* op = admission_.pop_front()) op->complete(ec, {});
+  while (!outbox_.empty()) {
+    auto* op = outbox_.front().op;
+    outbox_.pop_front();
+    if (op) op->complete(ec, {});
+  }
+  outbox_bytes_ = 0;
+  for (auto id = outgoing_.first(); id;) {
+    const auto next = outgoing_.next(id);
+    auto& e = outgoing_.entry(id);
+    auto* hook = e.op;
+    const auto stage = e.stage;
+    outgoing_.release(id);
+    if (hook) {
+      if (is_publish_stage(stage))
+        static_cast<publish_op*>(hook)->complete(ec, {});
+      else if (stage == awaiting::suback)
+        static_cast<subscribe_op*>(hook)->complete(ec, {});
+      else
+        static_cast<unsubscribe_op*>(hook)->complete(ec, {});
+    }
+    id = next;
+  }
+  window_in_use_ = 0;
+  quota_in_use_ = 0;
+  update_gauges();
+}
+
+}  // namespace coromqtt::detail

@@ -1,0 +1,185 @@
+// The write side: encoding into the pending bytes, the swap with the bytes being written, and the pump that
+// moves retransmissions and queued messages onto the wire in order, within the broker's quota and the rate
+// limit.
+#include "session/session.hpp"
+#include "session/session_internal.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace coromqtt::detail {
+
+namespace proto = coromqtt::protocol;
+
+error_code session::append_publish(const coromqtt::message& m, std::uint16_t packet_id, bool dup) {
+  proto::publish p;
+  p.topic = m.topic;
+  p.payload = as_bytes(m.payload);
+  p.qos = m.qos;
+  p.retain = m.retain;
+  p.dup = dup;
+  p.packet_id = packet_id;
+  std::uint16_t new_alias = 0;
+  if (version_ == protocol_version::v5) {
+    property_scratch_.clear();
+    view_message_properties(m.properties, p.properties, property_scratch_);
+    if (options_.auto_topic_alias && connack_.limits.topic_alias_maximum > 0) {
+      // Aliases are assigned first come, first served until the broker's maximum, then topics go in full.
+      if (auto it = outgoing_aliases_.find(m.topic); it != outgoing_aliases_.end()) {
+        p.properties.topic_alias = it->second;
+        p.topic = {};
+      } else if (next_alias_ <= connack_.limits.topic_alias_maximum) {
+        new_alias = next_alias_;
+        p.properties.topic_alias = new_alias;
+      }
+    }
+  }
+  if (auto ec = append(p)) return ec;
+  if (new_alias) {  // only now that the broker will see the mapping
+    outgoing_aliases_.emplace(m.topic, new_alias);
+    ++next_alias_;
+  }
+  stats_.messages_sent.add();
+  return {};
+}
+
+std::span<const std::uint8_t> session::prepare_write() {
+  assert(writing_.empty());
+  writing_.swap(pending_);
+  stats_.write_buffer_bytes.set(0);
+  return writing_.bytes();
+}
+
+void session::commit_write(clock::time_point now) {
+  stats_.bytes_sent.add(writing_.size());
+  writing_.clear();
+  if (writing_.capacity() > 4 * options_.write_buffer_limit) writing_.shrink_to(options_.write_buffer_limit);
+  keep_alive_.on_sent(now);
+  progress(now);
+  update_gauges();
+}
+
+std::uint32_t session::incoming_packet_limit() const noexcept {
+  // 0 in the options means no limit of our own: the protocol's.
+  return options_.maximum_packet_size ? options_.maximum_packet_size : proto::max_packet_size;
+}
+
+std::uint16_t session::wire_quota() const noexcept {
+  return std::min<std::uint16_t>(options_.effective_inflight_window(), connack_.limits.receive_maximum);
+}
+
+bool session::take_tokens(const coromqtt::message& m, clock::time_point now) {
+  if (!message_rate_.limited() && !byte_rate_.limited()) return true;
+  const double bytes = static_cast<double>(m.topic.size() + m.payload.size());
+  const auto ready = std::max(message_rate_.available_at(1, now), byte_rate_.available_at(bytes, now));
+  if (ready > now) {
+    throttled_until_ = ready;
+    return false;
+  }
+  message_rate_.try_take(1, now);
+  byte_rate_.try_take(bytes, now);
+  return true;
+}
+
+bool session::send_entry(std::uint16_t id, clock::time_point now) {
+  auto& e = outgoing_.entry(id);
+  switch (e.stage) {
+    case awaiting::puback:
+    case awaiting::pubrec: {
+      if (quota_in_use_ >= wire_quota()) return false;  // [MQTT-3.3.4-7], [MQTT-4.9.0-2]
+      if (pending_.size() >= options_.write_buffer_limit) return false;
+      const auto& m = std::get<coromqtt::message>(e.request);
+      if (!take_tokens(m, now)) return false;  // retransmissions are paced too
+      if (auto ec = append_publish(m, id, e.dup)) {
+        finish_publish(id, ec, {});
+        return true;
+      }
+      if (e.dup) stats_.retransmitted.add();
+      e.needs_send = false;
+      e.counts_quota = true;
+      ++quota_in_use_;
+      return true;
+    }
+    case awaiting::pubcomp:
+      e.needs_send = false;
+      stats_.retransmitted.add();
+      (void)append(ack<proto::pubrel>(id));
+      return true;
+    case awaiting::suback:
+      send_subscribe(id, e);
+      return true;
+    case awaiting::unsuback:
+      send_unsubscribe(id, e);
+      return true;
+    case awaiting::nothing:
+      break;
+  }
+  return true;
+}
+
+void session::pump(clock::time_point now) {
+  if (state_ != session_state::connected) return;
+  // What the session owes the broker first: retransmissions and requests of earlier connections, in their
+  // original order, then new messages [MQTT-4.6.0-1]. The walk runs only while some entry is unsent: in
+  // steady state every entry was written and pump() would otherwise visit the whole window for each message.
+  if (outgoing_unsent_) {
+    for (auto id = outgoing_.first(); id;) {
+      const auto next = outgoing_.next(id);  // send_entry may release `id`
+      if (outgoing_.entry(id).needs_send && !send_entry(id, now)) return;
+      id = next;
+    }
+    outgoing_unsent_ = false;
+  }
+  while (!outbox_.empty()) {
+    auto& item = outbox_.front();
+    auto& m = item.message;
+    if (pending_.size() >= options_.write_buffer_limit) return;
+    if (m.qos == qos::at_most_once) {
+      if (!take_tokens(m, now)) return;
+      if (auto ec = check_publish(m); !ec) (void)append_publish(m, 0, false);
+      // A QoS 0 publisher completed when its message was queued; an invalid one is dropped here only if the
+      // broker's limits changed while it waited (checked again against the new CONNACK).
+    } else {
+      if (quota_in_use_ >= wire_quota()) return;
+      if (!take_tokens(m, now)) return;
+      if (auto ec = check_publish(m)) {
+        auto* op = item.op;
+        outbox_bytes_ -= item.cost;
+        outbox_.pop_front();
+        --window_in_use_;
+        if (op) op->complete(ec, {});
+        continue;
+      }
+      const auto id = outgoing_.allocate();
+      if (id == 0) return;  // all identifiers in use: wait for acknowledgements
+      auto& e = outgoing_.entry(id);
+      e.stage = m.qos == qos::at_least_once ? awaiting::puback : awaiting::pubrec;
+      e.op = item.op;
+      e.request = std::move(m);
+      if (auto ec = append_publish(std::get<coromqtt::message>(e.request), id, false)) {
+        outbox_bytes_ -= item.cost;
+        outbox_.pop_front();
+        finish_publish(id, ec, {});
+        continue;
+      }
+      e.counts_quota = true;
+      ++quota_in_use_;
+    }
+    outbox_bytes_ -= item.cost;
+    outbox_.pop_front();
+  }
+}
+
+void session::progress(clock::time_point now) {
+  for (;;) {
+    pump(now);
+    bool admitted = false;
+    while (!admission_.empty() && room_for(admission_.front()->message) == room::yes) {
+      admit(*admission_.pop_front(), now);
+      admitted = true;
+    }
+    if (!admitted) break;
+  }
+}
+
+}  // namespace coromqtt::detail

@@ -1,0 +1,153 @@
+// Outgoing PUBLISH: admission (the inflight window, the queue bounds), and the acknowledgements that end each
+// QoS 1 and QoS 2 flow [MQTT-4.3.2], [MQTT-4.3.3].
+#include "session/session.hpp"
+#include "session/session_internal.hpp"
+
+#include <coromqtt/protocol/topic.hpp>
+
+#include <utility>
+
+namespace coromqtt::detail {
+
+namespace proto = coromqtt::protocol;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Requests
+
+std::size_t session::queue_cost(const coromqtt::message& m) noexcept {
+  return sizeof(coromqtt::message) + m.topic.size() + m.payload.size();
+}
+
+error_code session::check_publish(const coromqtt::message& m) const {
+  if (auto ec = proto::validate_topic_name(m.topic)) return ec;
+  if (state_ == session_state::connected || stats_.connects.get() > 0) {
+    // Limits of the broker we talk (or last talked) to [MQTT-3.2.2-11], [MQTT-3.2.2-14].
+    if (m.qos > connack_.limits.maximum_qos) return make_error_code(error::qos_not_supported);
+    if (m.retain && !connack_.limits.retain_available) return make_error_code(error::retain_not_supported);
+  }
+  return {};
+}
+
+session::room session::room_for(const coromqtt::message& m) const noexcept {
+  if (m.qos != qos::at_most_once && window_in_use_ >= wire_quota()) return room::window_full;
+  // Connected and nothing queued: a QoS 0 message goes straight into the write buffer, bounded by it.
+  if (m.qos == qos::at_most_once && state_ == session_state::connected && outbox_.empty() &&
+      throttled_until_ == clock::time_point{})
+    return pending_.size() < options_.write_buffer_limit ? room::yes : room::buffer_full;
+  if (outbox_.empty()) return room::yes;  // one message is always let in, however large
+  if (outbox_.size() >= options_.max_queued_messages ||
+      outbox_bytes_ + queue_cost(m) > options_.max_queued_bytes)
+    return room::queue_full;
+  return room::yes;
+}
+
+void session::admit(publish_op& op, clock::time_point now) {
+  auto& m = op.message;
+  if (m.qos == qos::at_most_once) {
+    // QoS 0 completes once the message is queued: encoded now if possible, else held in the outbox.
+    if (state_ == session_state::connected && outbox_.empty() &&
+        pending_.size() < options_.write_buffer_limit && take_tokens(m, now)) {
+      auto ec = append_publish(m, 0, false);
+      op.complete(ec, {});
+      return;
+    }
+    const auto cost = queue_cost(m);
+    outbox_.emplace_back(std::move(m), nullptr, cost);
+    outbox_bytes_ += cost;
+    op.complete({}, {});
+    return;
+  }
+  ++window_in_use_;
+  const auto cost = queue_cost(m);
+  outbox_.emplace_back(std::move(m), &op, cost);
+  outbox_bytes_ += cost;
+}
+
+bool session::try_publish_now(const coromqtt::message& m, clock::time_point now, error_code& ec) {
+  if (m.qos != qos::at_most_once || state_ != session_state::connected || !outbox_.empty() ||
+      !admission_.empty() || pending_.size() >= options_.write_buffer_limit)
+    return false;
+  if ((ec = check_publish(m))) return true;
+  if (!take_tokens(m, now)) return false;
+  ec = append_publish(m, 0, false);
+  return true;
+}
+
+void session::publish(publish_op& op, clock::time_point now) {
+  if (auto ec = check_publish(op.message)) {
+    op.complete(ec, {});
+    return;
+  }
+  if (admission_.empty()) {
+    const auto r = room_for(op.message);
+    if (r == room::yes) {
+      admit(op, now);
+      progress(now);
+      update_gauges();
+      return;
+    }
+    if (r == room::queue_full && options_.when_queue_full == queue_full_policy::fail) {
+      op.complete(make_error_code(error::queue_full), {});
+      return;
+    }
+  } else if (options_.when_queue_full == queue_full_policy::fail &&
+             room_for(op.message) == room::queue_full) {
+    op.complete(make_error_code(error::queue_full), {});
+    return;
+  }
+  admission_.push_back(&op);
+  update_gauges();
+}
+
+void session::finish_publish(std::uint16_t id, error_code ec, publish_result result) {
+  auto& e = outgoing_.entry(id);
+  auto* op = static_cast<publish_op*>(e.op);
+  outgoing_.release(id);
+  --window_in_use_;
+  if (op) op->complete(ec, std::move(result));
+}
+
+error_code session::handle_puback(std::uint16_t id, reason_code rc, const proto::ack_properties& props) {
+  auto* e = outgoing_.find(id);
+  if (!e || e->stage != awaiting::puback)
+    return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
+                     "PUBACK for a packet identifier not awaiting one");
+  if (e->counts_quota) --quota_in_use_;
+  publish_result result{rc, std::string{props.reason_string.value_or("")}, copy_of(props.user_properties)};
+  stats_.publishes_acked.add();
+  finish_publish(id, proto::is_error(rc) ? make_error_code(error::rejected_by_broker) : error_code{},
+                 std::move(result));
+  return {};
+}
+
+error_code session::handle_pubrec(std::uint16_t id, reason_code rc, const proto::ack_properties& props) {
+  auto* e = outgoing_.find(id);
+  if (!e || (e->stage != awaiting::pubrec && e->stage != awaiting::pubcomp))
+    return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
+                     "PUBREC for a packet identifier not awaiting one");
+  if (proto::is_error(rc)) {
+    // The flow ends here [MQTT-4.3.3]; the quota unit comes back [MQTT-4.9.0].
+    if (e->counts_quota) --quota_in_use_;
+    publish_result result{rc, std::string{props.reason_string.value_or("")}, copy_of(props.user_properties)};
+    finish_publish(id, make_error_code(error::rejected_by_broker), std::move(result));
+    return {};
+  }
+  e->stage = awaiting::pubcomp;
+  e->dup = false;
+  return append(ack<proto::pubrel>(id));
+}
+
+error_code session::handle_pubcomp(std::uint16_t id, reason_code rc, const proto::ack_properties& props) {
+  auto* e = outgoing_.find(id);
+  if (!e || e->stage != awaiting::pubcomp)
+    return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
+                     "PUBCOMP for a packet identifier not awaiting one");
+  if (e->counts_quota) --quota_in_use_;
+  publish_result result{rc, std::string{props.reason_string.value_or("")}, copy_of(props.user_properties)};
+  stats_.publishes_acked.add();
+  finish_publish(id, proto::is_error(rc) ? make_error_code(error::rejected_by_broker) : error_code{},
+                 std::move(result));
+  return {};
+}
+
+}  // namespace coromqtt::detail

@@ -1,0 +1,86 @@
+// Incoming PUBLISH: topic aliases, the receive queue, and the QoS 1 and QoS 2 acknowledgement flows
+// [MQTT-4.3].
+#include "session/session.hpp"
+#include "session/session_internal.hpp"
+
+#include <algorithm>
+
+namespace coromqtt::detail {
+
+namespace proto = coromqtt::protocol;
+
+error_code session::handle_publish(const proto::publish& p, bool& consumed) {
+  // Decide everything that needs room before changing any state: if the receive queue is full the packet
+  // stays in the buffer and is handled again, from scratch, once there is room.
+  const bool duplicate_qos2 = p.qos == qos::exactly_once &&
+                              std::binary_search(incoming_qos2_.begin(), incoming_qos2_.end(), p.packet_id);
+  const bool deliver = !duplicate_qos2;
+  if (deliver && receive_queue_.size() >= std::max<std::size_t>(options_.receive_queue_capacity, 1)) {
+    consumed = false;
+    return {};
+  }
+
+  std::string_view topic = p.topic;
+  if (const auto alias = p.properties.topic_alias) {
+    if (*alias == 0 || *alias > options_.topic_alias_maximum)  // [MQTT-3.3.2-8], [MQTT-3.3.2-10]
+      return violation(reason_code::topic_alias_invalid, make_error_code(error::protocol_violation),
+                       "topic alias out of range");
+    if (incoming_aliases_.size() < *alias) incoming_aliases_.resize(*alias);
+    auto& mapped = incoming_aliases_[*alias - 1u];
+    if (!topic.empty())
+      mapped.assign(topic);
+    else if (mapped.empty())
+      return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
+                       "unknown topic alias");
+    topic = mapped;
+  }
+
+  stats_.messages_received.add();
+  if (p.qos == qos::exactly_once && !duplicate_qos2) {
+    // The broker broke our Receive Maximum [MQTT-3.3.4-9]; the standard's answer is DISCONNECT 0x93.
+    if (version_ == protocol_version::v5 && incoming_qos2_.size() >= options_.receive_maximum)
+      return violation(reason_code::receive_maximum_exceeded, make_error_code(error::protocol_violation),
+                       "receive maximum exceeded");
+    incoming_qos2_.insert(std::lower_bound(incoming_qos2_.begin(), incoming_qos2_.end(), p.packet_id),
+                          p.packet_id);
+  }
+  if (deliver) {
+    auto& m = receive_queue_.emplace_back();
+    m.topic.assign(topic);
+    m.payload.assign(reinterpret_cast<const char*>(p.payload.data()), p.payload.size());
+    m.qos = p.qos;
+    m.retain = p.retain;
+    if (version_ == protocol_version::v5) {
+      copy_message_properties(p.properties, m.properties);
+      m.properties.subscription_identifiers.assign(p.properties.subscription_identifiers.begin(),
+                                                   p.properties.subscription_identifiers.end());
+    }
+    stats_.messages_delivered.add();
+  }
+  // Method B of [MQTT-4.3.3]: deliver on PUBLISH, remember the identifier until PUBREL, so a retransmitted
+  // PUBLISH (DUP) is acknowledged again but not delivered again.
+  if (p.qos == qos::at_least_once) return append(ack<proto::puback>(p.packet_id));
+  if (p.qos == qos::exactly_once) return append(ack<proto::pubrec>(p.packet_id));
+  return {};
+}
+
+error_code session::handle_pubrel(std::uint16_t id) {
+  const auto it = std::lower_bound(incoming_qos2_.begin(), incoming_qos2_.end(), id);
+  if (it != incoming_qos2_.end() && *it == id) {
+    incoming_qos2_.erase(it);
+    return append(ack<proto::pubcomp>(id));
+  }
+  // A PUBREL we have no record of (e.g. our PUBCOMP was lost with the connection): complete the flow anyway.
+  auto answer = ack<proto::pubcomp>(id);
+  if (version_ == protocol_version::v5) answer.reason = reason_code::packet_identifier_not_found;
+  return append(answer);
+}
+
+coromqtt::message session::pop_message() {
+  auto m = std::move(receive_queue_.front());
+  receive_queue_.pop_front();
+  stats_.receive_queue.set(receive_queue_.size());
+  return m;
+}
+
+}  // namespace coromqtt::detail

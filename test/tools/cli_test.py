@@ -754,6 +754,28 @@ def session_expiry_keeps_a_session_without_c(ctx):
 
 
 @test("options")
+def pub_resuming_a_session_with_many_stored_messages_acknowledges_them_and_completes(ctx):
+    # Issue 14.5: pub does not read messages, but a session it resumes (-c) sends it what was stored. Left in the
+    # receive queue (capacity 1000), they stopped the client's reading, acks included: keep alive then blamed
+    # the broker. pub must take them, acknowledge them and drop them.
+    cid = f"cli-test-resume-{os.getpid()}"
+    finished(ctx.start_sub("-c", "-i", cid, "-q", "1", "-t", ctx.topic("held"), "-E", ready=False), "sub -c -E")
+    ctx.pub_ok("-q", "1", "-t", ctx.topic("held"), "-l", stdin=b"".join(b"%d\n" % i for i in range(1500)))
+    # Connected for about a second (the messages arrive meanwhile), with a keep alive that would expire if
+    # the client stopped reading.
+    started = time.monotonic()
+    ctx.pub_ok("-c", "-i", cid, "-q", "1", "-k", "2", "-t", ctx.topic("out"), "-m", "x", "--repeat", "3",
+               "--repeat-delay", "0.5")
+    check(time.monotonic() - started < 5, "pub took longer than its repeats")
+    # They were acknowledged: the session holds nothing any more.
+    sub = Process([ctx.tool, "sub", "-p", ctx.port, "-c", "-i", cid, "-q", "1", "-t", ctx.topic("held"),
+                   "-W", "0.5"])
+    check_equal(finished(sub, "sub -c after pub took the messages", expected_status=27), b"",
+                "what the session still held")
+    Process([ctx.tool, "sub", "-p", ctx.port, "-i", cid, "-t", ctx.topic("x"), "-E"]).wait()  # clean up
+
+
+@test("options")
 def pub_with_retries_reconnects_and_delivers_after_a_broker_restart(ctx):
     own = Broker(ctx.mosquitto, tempfile.mkdtemp(dir=ctx.workdir), tls=False)
     try:

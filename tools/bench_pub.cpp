@@ -29,16 +29,14 @@ asio::awaitable<void> bench_run::publish_qos0(std::size_t index) {
       co_await c.co_publish(std::move(m));
       ++completed_;
     } catch (const mqtt_error& e) {
-      ++errors_;
-      if (first_error_.empty()) first_error_ = e.what();
+      count_error("publish", e.what());
     }
   }
   // The marker: its PUBACK comes after the broker has handled everything this connection sent before it.
   try {
     co_await c.co_publish(state.topic, {}, qos::at_least_once);
   } catch (const mqtt_error& e) {
-    ++errors_;
-    if (first_error_.empty()) first_error_ = std::string{"end marker: "} + e.what();
+    count_error("end marker", e.what());
   }
 }
 
@@ -60,13 +58,14 @@ asio::awaitable<void> bench_run::publish_acknowledged(std::size_t index) {
       summary.latency.record(nanoseconds(clock::now() - begin));
       ++completed_;
     } catch (const mqtt_error& e) {
-      ++errors_;
-      if (first_error_.empty()) first_error_ = e.what();
+      count_error("publish", e.what());
     }
   }
 }
 
 asio::awaitable<void> bench_run::run_pub() {
+  const bool go = co_await ready(true);  // (g++ 12: never `if (co_await ...)`)
+  if (!go) co_return;
   task_group publishers{io_};
   begin_measurement();
   for (std::size_t i = 0; i < clients_.size(); ++i) {

@@ -7,7 +7,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <fstream>
 #include <limits>
 
 namespace coromqtt::tools {
@@ -59,7 +58,7 @@ asio::awaitable<void> bench_run::rtt_publisher(std::size_t index) {
       ++outstanding;
       c.async_publish(std::move(m),
                       [this, &outstanding, &window_signal](error_code ec, const publish_result&) {
-                        if (ec) ++errors_;
+                        if (ec) count_error("publish", ec.message());
                         --outstanding;
                         window_signal.cancel();
                       });
@@ -71,8 +70,7 @@ asio::awaitable<void> bench_run::rtt_publisher(std::size_t index) {
     try {
       co_await c.co_publish(std::move(m));
     } catch (const mqtt_error& e) {
-      ++errors_;
-      if (first_error_.empty()) first_error_ = e.what();
+      count_error("publish", e.what());
       continue;
     }
     const auto deadline = clock::now() + 10s;
@@ -81,8 +79,7 @@ asio::awaitable<void> bench_run::rtt_publisher(std::size_t index) {
       co_await state.received_signal->async_wait(use_tuple);
     }
     if (state.received <= state.issued) {
-      ++errors_;
-      if (first_error_.empty()) first_error_ = "a message did not come back within 10 s";
+      count_error("round trip", "the message did not come back within 10 s");
       break;
     }
   }
@@ -94,6 +91,8 @@ asio::awaitable<void> bench_run::rtt_publisher(std::size_t index) {
 
 asio::awaitable<void> bench_run::run_rtt() {
   co_await subscribe_all();
+  const bool go = co_await ready(true);
+  if (!go) co_return;
   for (std::size_t i = 0; i < clients_.size(); ++i)
     state_[i].received_signal = std::make_unique<asio::steady_timer>(clients_[i]->get_executor());
   task_group receivers{io_};
@@ -125,12 +124,8 @@ asio::awaitable<void> bench_run::run_rtt() {
 
 asio::awaitable<void> bench_run::run_sub() {
   co_await subscribe_all();
-  if (!options_.ready_file.empty()) std::ofstream{options_.ready_file} << "subscribed\n";
-  // The broker's address is printed because with a broker started for the run, a publisher cannot know it
-  // otherwise.
-  if (!options_.quiet)
-    std::fprintf(stderr, "coromqtt bench: %zu subscribed to %s, waiting for messages\n", connected_,
-                 urls_.front().c_str());
+  const bool go = co_await ready(true);  // (g++ 12: never `if (co_await ...)`)
+  if (!go) co_return;
   task_group receivers{io_};
   begin_measurement();
   for (std::size_t i = 0; i < clients_.size(); ++i) receivers.spawn(clients_[i]->get_executor(), receiver(i));
@@ -150,6 +145,8 @@ asio::awaitable<void> bench_run::run_sub() {
   // The rate counts from the first message to the last; CPU from subscribing to the end.
   const auto end = last_receive_ != clock::time_point{} ? last_receive_ : clock::now();
   end_measurement(end);
+  summary.received = completed_;
+  if (first_receive_ != clock::time_point{}) summary.begin_ns = nanoseconds(first_receive_);
   if (first_receive_ != clock::time_point{} && completed_ > 1) {
     // n messages arrive over n - 1 intervals.
     summary.elapsed_seconds = std::chrono::duration<double>(last_receive_ - first_receive_).count();

@@ -27,6 +27,12 @@ void bench_run::interrupt() {
   if (stop_timer_) stop_timer_->cancel();
 }
 
+void bench_run::count_error(std::string_view what, std::string_view why) {
+  ++errors_;
+  summary.count_failure(std::string{what} + ": " + std::string{why});
+}
+
+// `index` is the client's number in the whole command (first_index_ + its place in this run).
 client_options bench_run::options_for(std::size_t index) const {
   client_options o;
   o.brokers = {urls_[index % urls_.size()]};
@@ -52,8 +58,8 @@ void bench_run::make_clients() {
   clients_.reserve(options_.clients);
   state_.resize(options_.clients);
   for (std::size_t i = 0; i < options_.clients; ++i) {
-    clients_.push_back(std::make_unique<coromqtt::client>(io_, options_for(i)));
-    state_[i].topic = expand_topic(options_.topic, i);
+    clients_.push_back(std::make_unique<coromqtt::client>(io_, options_for(first_index_ + i)));
+    state_[i].topic = expand_topic(options_.topic, first_index_ + i);
   }
 }
 
@@ -79,12 +85,13 @@ asio::awaitable<void> bench_run::connect_one(std::size_t index) {
       ++connected_;
       co_return;
     }
-    if (first_error_.empty())
-      first_error_ = ec.message() + (info.reason_string.empty() ? "" : ": " + info.reason_string);
-  } else if (first_error_.empty()) {
-    first_error_ = "no connection within 30 s";
+    count_error("connect", ec.message() + (info.reason_string.empty() ? "" : ": " + info.reason_string));
+  } else {
+    count_error("connect", "no connection within 30 s");
   }
-  ++errors_;
+  // conn measures those that connected: a failed client must not go on retrying (holding a descriptor, and
+  // memory, and perhaps connecting later). The other modes end the run when a client fails to connect.
+  if (options_.mode == bench_mode::conn) c.stop();
 }
 
 asio::awaitable<void> bench_run::connect_all() {
@@ -109,8 +116,7 @@ asio::awaitable<void> bench_run::subscribe_one(std::size_t index) {
   try {
     co_await clients_[index]->co_subscribe(state_[index].topic, options_.qos);
   } catch (const std::exception& e) {
-    ++errors_;
-    if (first_error_.empty()) first_error_ = std::string{"subscribe: "} + e.what();
+    count_error("subscribe", e.what());
   }
 }
 
@@ -145,6 +151,8 @@ void bench_run::end_measurement(clock::time_point end) {
   summary.cpu_seconds = usage.cpu_seconds - usage_at_start_.cpu_seconds;
   summary.peak_rss_kib = usage.peak_rss_kib;
   summary.elapsed_seconds = std::chrono::duration<double>(end - started_).count();
+  summary.begin_ns = nanoseconds(started_);
+  summary.end_ns = nanoseconds(end);
   summary.messages = completed_;
   finished_ = true;
   if (progress_timer_) progress_timer_->cancel();
@@ -154,6 +162,15 @@ asio::awaitable<void> bench_run::stop_after(std::chrono::duration<double> d) {
   stop_timer_ = std::make_unique<asio::steady_timer>(io_, std::chrono::duration_cast<clock::duration>(d));
   co_await stop_timer_->async_wait(use_tuple);  // cut short by Ctrl-C
   stopping_ = true;
+}
+
+asio::awaitable<bool> bench_run::ready(bool ok) {
+  const bool go = co_await observer_.ready(ok, connected_);
+  if (!go) {
+    stopping_ = true;
+    interrupted = true;  // nothing was measured
+  }
+  co_return go && !stopping_;
 }
 
 asio::awaitable<void> bench_run::progress() {
@@ -167,26 +184,19 @@ asio::awaitable<void> bench_run::progress() {
     progress_timer_->expires_at(tick);
     co_await progress_timer_->async_wait(use_tuple);
     if (finished_) break;
-    std::size_t in_flight = 0, connected = 0;
-    std::uint64_t reconnects = 0;
+    progress_counts counts;
     for (const auto& c : clients_) {
       const auto s = c->statistics();
-      in_flight += s.window_in_use;
-      connected += s.connected ? 1 : 0;
-      if (s.connects > 1) reconnects += s.connects - 1;
+      counts.in_flight += s.window_in_use;
+      counts.connected += s.connected ? 1 : 0;
+      if (s.connects > 1) counts.reconnects += s.connects - 1;
     }
-    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(clock::now() - begin).count();
-    if (options_.mode == bench_mode::conn) {
-      std::fprintf(stderr, "[%4llds] connected %zu of %zu  errors %llu  reconnects %llu\n",
-                   static_cast<long long>(seconds), connected, clients_.size(),
-                   static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(reconnects));
-    } else {
-      std::fprintf(stderr, "[%4llds] %10llu msg/s  done %llu  in flight %zu  errors %llu  reconnects %llu\n",
-                   static_cast<long long>(seconds),
-                   static_cast<unsigned long long>(completed_ - last_completed),
-                   static_cast<unsigned long long>(completed_), in_flight,
-                   static_cast<unsigned long long>(errors_), static_cast<unsigned long long>(reconnects));
-    }
+    counts.clients = clients_.size();
+    counts.completed = completed_;
+    counts.per_second = completed_ - last_completed;
+    counts.errors = errors_;
+    observer_.progress(std::chrono::duration_cast<std::chrono::seconds>(clock::now() - begin).count(),
+                       counts);
     last_completed = completed_;
   }
 }
@@ -194,49 +204,30 @@ asio::awaitable<void> bench_run::progress() {
 asio::awaitable<void> bench_run::run() {
   const auto rss_before = process_usage::now().current_rss_kib;
   make_clients();
-  const auto connect_begin = clock::now();
   if (options_.mode == bench_mode::conn) {
-    begin_measurement();
-    asio::co_spawn(io_, progress(), asio::detached);
-  }
-  co_await connect_all();
-  if (connected_ < clients_.size() && options_.mode != bench_mode::conn) {
-    std::fprintf(stderr, "coromqtt bench: %zu of %zu clients connected: %s\n", connected_, clients_.size(),
-                 first_error_.c_str());
-    summary.errors = errors_;
-    interrupted = true;
-    finished_ = true;
-    co_await disconnect_all();
-    clients_.clear();
-    co_return;
-  }
-  if (options_.mode == bench_mode::conn) {
-    summary.elapsed_seconds = std::chrono::duration<double>(clock::now() - connect_begin).count();
-    const auto rss_connected = process_usage::now().current_rss_kib;
-    if (connected_ > 0)
-      summary.bytes_per_connection =
-          static_cast<double>(rss_connected - std::min(rss_connected, rss_before)) * 1024.0 /
-          static_cast<double>(connected_);
-    co_await run_conn();
-    const auto elapsed = summary.elapsed_seconds;
-    end_measurement(clock::now());
-    summary.elapsed_seconds = elapsed;
-    summary.messages = 0;
+    co_await run_conn(rss_before);
   } else {
-    if (options_.duration) asio::co_spawn(io_, stop_after(*options_.duration), asio::detached);
-    asio::co_spawn(io_, progress(), asio::detached);
-    switch (options_.mode) {
-      case bench_mode::pub:
-        co_await run_pub();
-        break;
-      case bench_mode::sub:
-        co_await run_sub();
-        break;
-      case bench_mode::rtt:
-        co_await run_rtt();
-        break;
-      case bench_mode::conn:
-        break;
+    co_await connect_all();
+    if (connected_ < clients_.size()) {
+      std::fprintf(stderr, "coromqtt bench: %zu of %zu clients connected\n", connected_, clients_.size());
+      interrupted = true;
+      co_await ready(false);
+    } else {
+      if (options_.duration) asio::co_spawn(io_, stop_after(*options_.duration), asio::detached);
+      asio::co_spawn(io_, progress(), asio::detached);
+      switch (options_.mode) {
+        case bench_mode::pub:
+          co_await run_pub();
+          break;
+        case bench_mode::sub:
+          co_await run_sub();
+          break;
+        case bench_mode::rtt:
+          co_await run_rtt();
+          break;
+        case bench_mode::conn:
+          break;
+      }
     }
   }
   finished_ = true;
@@ -244,8 +235,6 @@ asio::awaitable<void> bench_run::run() {
   if (progress_timer_) progress_timer_->cancel();
   if (!clients_.empty()) count_reconnects();
   summary.errors = errors_;
-  if (!first_error_.empty() && !options_.quiet)
-    std::fprintf(stderr, "coromqtt bench: first error: %s\n", first_error_.c_str());
   if (!clients_.empty()) {
     if (options_.mode == bench_mode::conn) {
       for (auto& c : clients_) c->stop();  // thousands of graceful goodbyes would only measure the broker

@@ -22,6 +22,7 @@
 //   bench_pub.cpp      pub
 //   bench_receive.cpp  sub and rtt
 //   bench_conn.cpp     conn
+// bench_workers.hpp spreads the clients of one command over several processes, each running a bench_run.
 #pragma once
 
 #include "bench_coordination.hpp"
@@ -38,6 +39,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace coromqtt::tools {
@@ -50,10 +52,31 @@ struct client_state {
   std::unique_ptr<asio::steady_timer> received_signal;  // rtt one at a time: wakes the publisher
 };
 
+// What a run reports to, and waits for, outside itself: the command in this process (bench.cpp), or the
+// parent of a worker process (bench_workers.hpp).
+class run_observer {
+ public:
+  virtual ~run_observer() = default;
+  // The run is set up (connected, and subscribed where the mode subscribes; conn: before connecting) and
+  // about to measure; `ok` is false when setting up failed. The run goes on to measure if this returns true.
+  virtual asio::awaitable<bool> ready(bool ok, std::size_t connected) = 0;
+  // Once a second while the run goes on (not with --quiet).
+  virtual void progress(long long seconds, const progress_counts&) = 0;
+};
+
 class bench_run {
  public:
-  bench_run(asio::io_context& io, const bench_options& options, std::vector<std::string> urls)
-      : io_{io}, options_{options}, urls_{std::move(urls)}, payload_(options.payload_size, 'x') {}
+  // Runs options.clients clients, numbered from first_index on: a worker process runs a share of the clients
+  // of the whole command, and the numbers pick client ids, topics, URLs and source addresses as one process
+  // running all of them would.
+  bench_run(asio::io_context& io, const bench_options& options, std::vector<std::string> urls,
+            run_observer& observer, std::size_t first_index = 0)
+      : io_{io},
+        options_{options},
+        urls_{std::move(urls)},
+        observer_{observer},
+        first_index_{first_index},
+        payload_(options.payload_size, 'x') {}
 
   asio::awaitable<void> run();
   void interrupt();  // Ctrl-C: stop issuing, finish what is in flight, report
@@ -73,11 +96,12 @@ class bench_run {
   asio::awaitable<void> disconnect_one(coromqtt::client& c);
   asio::awaitable<void> progress();
   asio::awaitable<void> stop_after(std::chrono::duration<double> d);
+  asio::awaitable<bool> ready(bool ok);
 
   asio::awaitable<void> run_pub();
   asio::awaitable<void> run_sub();
   asio::awaitable<void> run_rtt();
-  asio::awaitable<void> run_conn();
+  asio::awaitable<void> run_conn(std::uint64_t rss_before_kib);
 
   asio::awaitable<void> publish_qos0(std::size_t index);
   asio::awaitable<void> publish_acknowledged(std::size_t index);
@@ -85,6 +109,8 @@ class bench_run {
   asio::awaitable<void> receiver(std::size_t index);
 
   coromqtt::message make_message(std::size_t index, coromqtt::qos q) const;
+  // Counts a failure by what failed ("connect", "publish"...) and why.
+  void count_error(std::string_view what, std::string_view why);
   void count_reconnects();
   void begin_measurement();
   void end_measurement(bench_clock::time_point end);
@@ -92,6 +118,8 @@ class bench_run {
   asio::io_context& io_;
   const bench_options& options_;
   std::vector<std::string> urls_;
+  run_observer& observer_;
+  std::size_t first_index_;
   const std::string payload_;
   std::vector<std::unique_ptr<coromqtt::client>> clients_;
   std::vector<client_state> state_;
@@ -106,7 +134,6 @@ class bench_run {
   bench_clock::time_point started_{};
   bench_clock::time_point first_receive_{}, last_receive_{};
   process_usage usage_at_start_;
-  std::string first_error_;
   std::unique_ptr<asio::steady_timer> stop_timer_;
   std::unique_ptr<asio::steady_timer> progress_timer_;
 };

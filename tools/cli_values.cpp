@@ -12,7 +12,15 @@
 
 namespace coromqtt::tools::cli_parsing {
 
-std::string in_quotes(std::string_view s) { return "'" + std::string{s} + "'"; }
+std::string in_quotes(std::string_view s) {
+  // Appended piece by piece: g++ 12 at -O3 sees a false overlap (-Wrestrict) in "'" + std::string{s} + "'".
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '\'';
+  out += s;
+  out += '\'';
+  return out;
+}
 
 std::string lowercase(std::string_view s) {
   std::string out{s};

@@ -80,7 +80,9 @@ void client_impl::push_event(event ev) {
 // Requests (on the strand)
 
 bool client_impl::try_publish_now(const message& m, error_code& ec) {
-  if (destroyed_ || !session_.try_publish_now(m, now(), ec)) return false;
+  if (destroyed_) return false;
+  const auto time = session_.publish_needs_time() ? now() : clock::time_point{};
+  if (!session_.try_publish_now(m, time, ec)) return false;
   wake_writer();
   return true;
 }

@@ -4,6 +4,8 @@
 #include "session/session.hpp"
 #include "session/session_internal.hpp"
 
+#include "protocol/plain_publish.hpp"
+
 #include <algorithm>
 #include <cassert>
 
@@ -12,6 +14,21 @@ namespace coromqtt::detail {
 namespace proto = coromqtt::protocol;
 
 error_code session::append_publish(const coromqtt::message& m, std::uint16_t packet_id, bool dup) {
+  // Most messages carry no property and need no topic alias: encoded from their fields, straight into the free
+  // space. Anything else, or anything that does not fit or cannot be encoded, takes the general path below,
+  // which also says why.
+  const bool aliasing = version_ == protocol_version::v5 && options_.auto_topic_alias &&
+                        connack_.limits.topic_alias_maximum > 0;
+  if (!aliasing && m.properties.empty()) {
+    const proto::detail::plain_publish plain{m.topic, as_bytes(m.payload), m.qos, m.retain, dup, packet_id};
+    const std::size_t written = proto::detail::encode_plain_publish(plain, version_, pending_.spare());
+    const auto limit = connack_.limits.maximum_packet_size;
+    if (written != 0 && (!limit || written <= limit)) {
+      pending_.commit(written);
+      stats_.messages_sent.add();
+      return {};
+    }
+  }
   proto::publish p;
   p.topic = m.topic;
   p.payload = as_bytes(m.payload);

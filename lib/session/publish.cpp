@@ -5,6 +5,8 @@
 
 #include <coromqtt/protocol/topic.hpp>
 
+#include "protocol/wire.hpp"
+
 #include <utility>
 
 namespace coromqtt::detail {
@@ -19,7 +21,10 @@ std::size_t session::queue_cost(const coromqtt::message& m) noexcept {
 }
 
 error_code session::check_publish(const coromqtt::message& m) const {
-  if (auto ec = proto::validate_topic_name(m.topic)) return ec;
+  // The codec's own form of validate_topic_name(): an empty std::error_code costs a call into libstdc++ per
+  // message.
+  if (const auto e = proto::detail::topic_name_error(m.topic); e != proto::detail::no_error)
+    return proto::make_error_code(e);
   if (state_ == session_state::connected || stats_.connects.get() > 0) {
     // Limits of the broker we talk (or last talked) to [MQTT-3.2.2-11], [MQTT-3.2.2-14].
     if (m.qos > connack_.limits.maximum_qos) return make_error_code(error::qos_not_supported);
@@ -78,9 +83,14 @@ bool session::try_publish_now(const coromqtt::message& m, clock::time_point now,
   if (m.qos != qos::at_most_once || state_ != session_state::connected || !outbox_.empty() ||
       spilled_through_ > loaded_through_ || !admission_.empty() || pending_.size() >= options_.write_buffer_limit)
     return false;
-  if ((ec = check_publish(m))) return true;
-  if (!take_tokens(m, now)) return false;
-  ec = append_publish(m, 0, false);
+  // `ec` is assigned only on failure: copying an error_code just returned in memory stalls the store
+  // forwarding (read whole, written field by field): perf put 9 % of a QoS 0 publish on those two copies.
+  if (const auto invalid = check_publish(m)) {
+    ec = invalid;
+    return true;
+  }
+  if (publish_needs_time() && !take_tokens(m, now)) return false;
+  if (const auto failed = append_publish(m, 0, false)) ec = failed;
   return true;
 }
 

@@ -46,6 +46,7 @@ class category final : public std::error_category {
       case error::duplicate_property: return "property appears more than once";
       case error::invalid_property_value: return "invalid property value";
       case error::properties_in_v3: return "properties cannot be sent in MQTT 3.1.1";
+      case error::topic_name_missing: return "zero-length topic name without a topic alias";
     }
     return "unknown coromqtt.protocol error";
   }
@@ -99,6 +100,7 @@ reason_code reason_for(std::error_code ec) noexcept {
     case error::duplicate_property:
     case error::invalid_property_value:
     case error::properties_in_v3:
+    case error::topic_name_missing:  // the standard's own words (3.3.2.1)
       return reason_code::protocol_error;
     case error::packet_too_large: return reason_code::packet_too_large;
     case error::invalid_topic_name: return reason_code::topic_name_invalid;

@@ -48,6 +48,9 @@ enum class error {
   duplicate_property,                   // a property that may appear only once appears again
   invalid_property_value,               // e.g. Receive Maximum 0, Maximum QoS 2, Topic Alias 0
   properties_in_v3,                     // properties given for an MQTT 3.1.1 packet (encoding)
+  // PUBLISH, MQTT 5: a zero-length Topic Name without a Topic Alias, "a Protocol Error" (3.3.2.1); in 3.1.1 an
+  // empty topic is invalid_topic_name [MQTT-4.7.3-1]
+  topic_name_missing,
 };
 
 const std::error_category& protocol_category() noexcept;

@@ -44,7 +44,7 @@ TEST_CASE("Every codec error has its own message and a reason code to answer wit
   const std::string fallback = protocol_category().message(0);
   std::vector<std::string> messages;
   for (int value = static_cast<int>(error::malformed_variable_byte_integer);
-       value <= static_cast<int>(error::properties_in_v3); ++value) {
+       value <= static_cast<int>(error::topic_name_missing); ++value) {
     const std::error_code ec = static_cast<error>(value);
     CAPTURE(value);
     CHECK(ec.category().name() == std::string_view("coromqtt.protocol"));

@@ -21,7 +21,8 @@
 #endif
 #endif
 #ifdef COROMQTT_TEST_ASAN
-#include <sanitizer/allocator_interface.h>
+// From AddressSanitizer's runtime (sanitizer/allocator_interface.h, which not every toolchain installs).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 #else
 #include <malloc.h>
 #endif

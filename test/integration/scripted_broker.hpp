@@ -109,6 +109,8 @@ class scripted_connection {
     co_return true;
   }
   bool closed() const noexcept { return closed_; }
+  // The broker is being destroyed: scripts that loop should end.
+  bool stopping() const noexcept;
   void close() {
     boost::system::error_code ignored;
     socket_.close(ignored);
@@ -246,13 +248,15 @@ inline asio::awaitable<std::size_t> scripted_connection::read_some(asio::mutable
   co_return n;
 }
 
+inline bool scripted_connection::stopping() const noexcept { return broker_.stopping_; }
+
 inline asio::awaitable<void> scripted_connection::sleep(clock::duration d) {
   const auto until = clock::now() + d;
   asio::steady_timer timer{socket_.get_executor()};
-  while (!broker_.stopping_ && clock::now() < until) {
+  do {  // at least one wait, so that a loop around sleep() never spins without yielding
     timer.expires_at(std::min(until, clock::now() + 10ms));
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
+  } while (!broker_.stopping_ && clock::now() < until);
 }
 
 inline asio::awaitable<std::optional<received_packet>> scripted_connection::receive(clock::duration timeout,

@@ -35,6 +35,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -221,6 +222,12 @@ client_options bench_run::options_for(std::size_t index) const {
   o.transport.tls.insecure_skip_verify = options_.insecure;
   o.reconnect.initial_delay = 100ms;
   o.reconnect.maximum_delay = 2s;
+  if (!options_.store_directory.empty()) {
+    coromqtt::file_store_options store;
+    store.durability = options_.store_fsync ? coromqtt::store_durability::fsync_batch
+                                            : coromqtt::store_durability::no_fsync;
+    o.store = coromqtt::file_store(std::filesystem::path{options_.store_directory} / std::to_string(index), store);
+  }
   return o;
 }
 

@@ -45,6 +45,9 @@ void print_bench_usage(std::FILE* out) {
       "  -i, --id-prefix PREFIX   client identifiers PREFIX-<index> (default\n"
       "                           coromqtt-bench-<process id>)\n"
       "      --connect-concurrency N  connection attempts in progress at once (default 100)\n"
+      "      --store DIR          pub: each client keeps its session in a file store, DIR/<index> (QoS 1/2\n"
+      "                           messages are on disk before they are sent; measures your disk)\n"
+      "      --store-no-fsync     with --store: write without fsync (survives the process, not the machine)\n"
       "      --idle SECONDS       sub: end after this long without a message (default 2)\n"
       "\n"
       "output:\n"
@@ -161,6 +164,10 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::FIL
       o.quiet = true;
       continue;
     }
+    if (arg == "--store-no-fsync") {
+      o.store_fsync = false;
+      continue;
+    }
     if (arg == "--insecure") {
       o.insecure = true;
       continue;
@@ -180,6 +187,8 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::FIL
       o.bind_addresses.emplace_back(value);
     } else if (arg == "--cafile") {
       o.ca_file = value;
+    } else if (arg == "--store") {
+      o.store_directory = value;
     } else if (arg == "--mosquitto") {
       o.mosquitto_path = value;
     } else if (arg == "-c" || arg == "--clients") {

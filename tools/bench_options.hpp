@@ -47,6 +47,8 @@ struct bench_options {
   std::string topic = "bench/%i";
   std::optional<std::uint16_t> inflight;             // QoS 1/2 window per client (default 100; rtt: 1)
   std::size_t connect_concurrency = 100;             // connection attempts at once
+  std::string store_directory;                       // pub: a file store per client under it (empty: none)
+  bool store_fsync = true;                           // --store-no-fsync: store_durability::no_fsync
   std::chrono::duration<double> idle_timeout{2.0};   // sub: the run ends after this long without a message
 
   // Output

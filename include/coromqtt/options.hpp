@@ -6,6 +6,7 @@
 #include <coromqtt/endpoint.hpp>
 #include <coromqtt/message.hpp>
 #include <coromqtt/reconnect.hpp>
+#include <coromqtt/store.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -80,6 +81,11 @@ struct client_options {
   // (0) is half the keep alive, so death is detected within 1.5 x keep alive.
   std::chrono::steady_clock::duration ping_timeout{};
   bool resubscribe = true;  // restore every subscription when the broker did not keep the session
+  // Where the session survives this client object: null (the default) keeps it in the client's memory only;
+  // memory_store() across client objects of one process; file_store(directory) across process restarts. A
+  // client made on a store resumes what it holds: the stored client identifier with Clean Start = 0 (when the
+  // broker kept a session), unacknowledged messages in order, then the stored queue. See store.hpp.
+  std::shared_ptr<session_store> store;
   user_properties connect_user_properties;  // MQTT 5 CONNECT
   bool request_problem_information = true;  // MQTT 5: ask for reason strings on errors
 

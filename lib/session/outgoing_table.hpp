@@ -31,6 +31,8 @@ struct outgoing_entry {
   bool needs_send = false;  // to be written (again) on the current connection
   bool dup = false;         // the next PUBLISH written for it is a retransmission
   bool counts_quota = false;  // written on this connection, so it holds one unit of the broker's Receive Maximum
+  bool holds_window = false;  // a publish that holds a slot of the inflight window until it completes
+  std::uint64_t store_seq = 0;  // the message's sequence number in the session store (0: not stored)
   std::uint16_t prev = 0;   // send order (0 = none)
   std::uint16_t next = 0;
   std::variant<std::monostate, coromqtt::message, subscribe_request, unsubscribe_request> request;
@@ -58,6 +60,29 @@ class outgoing_table {
     tail_ = id;
     ++in_use_;
     return id;
+  }
+
+  // Takes `id` itself, appended to the send order: a session restored from a store resumes the identifiers it
+  // had. False when it is in use already.
+  bool claim(std::uint16_t id) {
+    if (id == 0) return false;
+    while (entries_.size() < id) {
+      entries_.emplace_back();
+      if (entries_.size() < id) free_.emplace_back(static_cast<std::uint16_t>(entries_.size()));
+    }
+    if (entry(id).stage != awaiting::nothing) return false;
+    for (std::size_t i = 0; i < free_.size(); ++i)
+      if (free_[i] == id) {
+        free_.erase(i);
+        break;
+      }
+    auto& e = entry(id);
+    e.prev = tail_;
+    e.next = 0;
+    (tail_ ? entry(tail_).next : head_) = id;
+    tail_ = id;
+    ++in_use_;
+    return true;
   }
 
   void release(std::uint16_t id) {

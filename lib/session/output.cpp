@@ -45,8 +45,16 @@ error_code session::append_publish(const coromqtt::message& m, std::uint16_t pac
 
 std::span<const std::uint8_t> session::prepare_write() {
   assert(writing_.empty());
-  writing_.swap(pending_);
-  stats_.write_buffer_bytes.set(0);
+  const auto n = writable_bytes();
+  output_gate_.taken += n;
+  if (n == pending_.size()) {
+    writing_.swap(pending_);
+  } else {
+    // Only the bytes whose records are durable go; the rest wait for their batch (persistence.cpp).
+    std::copy_n(pending_.data(), n, writing_.append(n).data());
+    pending_.consume(n);
+  }
+  stats_.write_buffer_bytes.set(pending_.size());
   return writing_.bytes();
 }
 
@@ -90,6 +98,8 @@ bool session::send_entry(std::uint16_t id, clock::time_point now) {
       if (pending_.size() >= options_.write_buffer_limit) return false;
       const auto& m = std::get<coromqtt::message>(e.request);
       if (!take_tokens(m, now)) return false;  // retransmissions are paced too
+      // After a lost session the identifier is new to the store too (it forgot them all).
+      if (e.store_seq) record(store_record::type::message_sent, e.store_seq, id);
       if (auto ec = append_publish(m, id, e.dup)) {
         finish_publish(id, ec, {});
         return true;
@@ -137,6 +147,7 @@ void session::pump(clock::time_point now) {
     if (m.qos == qos::at_most_once) {
       if (!take_tokens(m, now)) return;
       if (auto ec = check_publish(m); !ec) (void)append_publish(m, 0, false);
+      if (item.store_seq) record_done(item.store_seq, m);  // at most once: written is done
       // A QoS 0 publisher completed when its message was queued; an invalid one is dropped here only if the
       // broker's limits changed while it waited (checked again against the new CONNACK).
     } else {
@@ -144,9 +155,10 @@ void session::pump(clock::time_point now) {
       if (!take_tokens(m, now)) return;
       if (auto ec = check_publish(m)) {
         auto* op = item.op;
+        if (item.store_seq) record_done(item.store_seq, m);
+        if (item.holds_window) --window_in_use_;
         outbox_bytes_ -= item.cost;
         outbox_.pop_front();
-        --window_in_use_;
         if (op) op->complete(ec, {});
         continue;
       }
@@ -155,6 +167,10 @@ void session::pump(clock::time_point now) {
       auto& e = outgoing_.entry(id);
       e.stage = m.qos == qos::at_least_once ? awaiting::puback : awaiting::pubrec;
       e.op = item.op;
+      e.holds_window = item.holds_window;
+      e.store_seq = item.store_seq;
+      // The store learns the identifier before the PUBLISH can leave (the output gate holds it until then).
+      if (e.store_seq) record(store_record::type::message_sent, e.store_seq, id);
       e.request = std::move(m);
       if (auto ec = append_publish(std::get<coromqtt::message>(e.request), id, false)) {
         outbox_bytes_ -= item.cost;
@@ -174,7 +190,12 @@ void session::progress(clock::time_point now) {
   for (;;) {
     pump(now);
     bool admitted = false;
-    while (!admission_.empty() && room_for(admission_.front()->message) == room::yes) {
+    for (;;) {
+      if (admission_.empty()) break;
+      auto r = room_for(*admission_.front());
+      while (r == room::store_full && store_limits_.when_full == store_full_policy::drop_oldest && make_store_room())
+        r = room_for(*admission_.front());
+      if (r != room::yes) break;
       admit(*admission_.pop_front(), now);
       admitted = true;
     }

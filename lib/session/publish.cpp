@@ -28,8 +28,11 @@ error_code session::check_publish(const coromqtt::message& m) const {
   return {};
 }
 
-session::room session::room_for(const coromqtt::message& m) const noexcept {
-  if (m.qos != qos::at_most_once && window_in_use_ >= wire_quota()) return room::window_full;
+session::room session::room_for(const publish_op& op) const noexcept {
+  const auto& m = op.message;
+  if (stores(m)) return store_room_for(op);
+  if (m.qos != qos::at_most_once && !op.complete_when_stored && window_in_use_ >= wire_quota())
+    return room::window_full;
   // Connected and nothing queued: a QoS 0 message goes straight into the write buffer, bounded by it.
   if (m.qos == qos::at_most_once && state_ == session_state::connected && outbox_.empty() &&
       throttled_until_ == clock::time_point{})
@@ -43,29 +46,37 @@ session::room session::room_for(const coromqtt::message& m) const noexcept {
 
 void session::admit(publish_op& op, clock::time_point now) {
   auto& m = op.message;
+  if (stores(m) && m.qos != qos::at_most_once) return admit_stored(op);
   if (m.qos == qos::at_most_once) {
     // QoS 0 completes once the message is queued: encoded now if possible, else held in the outbox.
-    if (state_ == session_state::connected && outbox_.empty() &&
+    if (state_ == session_state::connected && outbox_.empty() && spilled_through_ <= loaded_through_ &&
         pending_.size() < options_.write_buffer_limit && take_tokens(m, now)) {
       auto ec = append_publish(m, 0, false);
       op.complete(ec, {});
       return;
     }
+    if (stores(m)) return admit_stored(op);  // the offline queue's QoS 0 messages, when the store keeps them
     const auto cost = queue_cost(m);
     outbox_.emplace_back(std::move(m), nullptr, cost);
     outbox_bytes_ += cost;
     op.complete({}, {});
     return;
   }
-  ++window_in_use_;
   const auto cost = queue_cost(m);
-  outbox_.emplace_back(std::move(m), &op, cost);
+  if (op.complete_when_stored) {  // no store: "stored" is the session's memory, and the message is in it now
+    outbox_.emplace_back(std::move(m), nullptr, cost, 0, false);
+    outbox_bytes_ += cost;
+    op.complete({}, {});
+    return;
+  }
+  ++window_in_use_;
+  outbox_.emplace_back(std::move(m), &op, cost, 0, true);
   outbox_bytes_ += cost;
 }
 
 bool session::try_publish_now(const coromqtt::message& m, clock::time_point now, error_code& ec) {
   if (m.qos != qos::at_most_once || state_ != session_state::connected || !outbox_.empty() ||
-      !admission_.empty() || pending_.size() >= options_.write_buffer_limit)
+      spilled_through_ > loaded_through_ || !admission_.empty() || pending_.size() >= options_.write_buffer_limit)
     return false;
   if ((ec = check_publish(m))) return true;
   if (!take_tokens(m, now)) return false;
@@ -79,19 +90,23 @@ void session::publish(publish_op& op, clock::time_point now) {
     return;
   }
   if (admission_.empty()) {
-    const auto r = room_for(op.message);
+    auto r = room_for(op);
+    while (r == room::store_full && store_limits_.when_full == store_full_policy::drop_oldest && make_store_room())
+      r = room_for(op);
     if (r == room::yes) {
       admit(op, now);
       progress(now);
       update_gauges();
       return;
     }
-    if (r == room::queue_full && options_.when_queue_full == queue_full_policy::fail) {
+    if ((r == room::queue_full && options_.when_queue_full == queue_full_policy::fail) ||
+        (r == room::store_full && store_limits_.when_full == store_full_policy::fail)) {
       op.complete(make_error_code(error::queue_full), {});
       return;
     }
-  } else if (options_.when_queue_full == queue_full_policy::fail &&
-             room_for(op.message) == room::queue_full) {
+  } else if (const auto r = room_for(op);
+             (r == room::queue_full && options_.when_queue_full == queue_full_policy::fail) ||
+             (r == room::store_full && store_limits_.when_full == store_full_policy::fail)) {
     op.complete(make_error_code(error::queue_full), {});
     return;
   }
@@ -102,8 +117,9 @@ void session::publish(publish_op& op, clock::time_point now) {
 void session::finish_publish(std::uint16_t id, error_code ec, publish_result result) {
   auto& e = outgoing_.entry(id);
   auto* op = static_cast<publish_op*>(e.op);
+  if (e.store_seq) record_done(e.store_seq, std::get<coromqtt::message>(e.request));
+  if (e.holds_window) --window_in_use_;
   outgoing_.release(id);
-  --window_in_use_;
   if (op) op->complete(ec, std::move(result));
 }
 
@@ -152,6 +168,7 @@ error_code session::handle_pubrec(std::uint16_t id, reason_code rc, const proto:
   }
   e->stage = awaiting::pubcomp;
   e->dup = false;
+  if (e->store_seq) record(store_record::type::message_released, e->store_seq);
   return append(ack<proto::pubrel>(id));
 }
 

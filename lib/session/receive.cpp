@@ -46,6 +46,9 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
                        "receive maximum exceeded");
     incoming_qos2_.insert(std::lower_bound(incoming_qos2_.begin(), incoming_qos2_.end(), p.packet_id),
                           p.packet_id);
+    // Durable before the PUBREC leaves and before the message reaches the user: a restarted client then
+    // recognises the broker's retransmission.
+    if (store_attached_) record(store_record::type::incoming_received, 0, p.packet_id);
   }
   if (deliver) {
     auto& m = receive_queue_.emplace_back();
@@ -59,6 +62,7 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
                                                    p.properties.subscription_identifiers.end());
     }
     stats_.messages_delivered.add();
+    ++messages_queued_total_;
   } else if (discard && !duplicate_qos2) {
     stats_.messages_discarded.add();
   }
@@ -73,6 +77,7 @@ error_code session::handle_pubrel(std::uint16_t id) {
   const auto it = std::lower_bound(incoming_qos2_.begin(), incoming_qos2_.end(), id);
   if (it != incoming_qos2_.end() && *it == id) {
     incoming_qos2_.erase(it);
+    if (store_attached_) record(store_record::type::incoming_released, 0, id);
     return append(ack<proto::pubcomp>(id));
   }
   // A PUBREL we have no record of (e.g. our PUBCOMP was lost with the connection): complete the flow anyway.
@@ -84,6 +89,7 @@ error_code session::handle_pubrel(std::uint16_t id) {
 coromqtt::message session::pop_message() {
   auto m = std::move(receive_queue_.front());
   receive_queue_.pop_front();
+  ++delivery_gate_.taken;
   stats_.receive_queue.set(receive_queue_.size());
   return m;
 }

@@ -32,7 +32,7 @@ session::~session() = default;
 // Connection lifecycle
 
 void session::begin_connection(const credentials& creds, clock::time_point now) {
-  pending_.clear();
+  drop_pending();
   writing_.clear();
   read_buffer_.clear();
   input_wait_ = input_wait::none;
@@ -84,6 +84,8 @@ void session::begin_connection(const credentials& creds, clock::time_point now) 
   // CONNECT is the only packet written before CONNACK [MQTT-3.1.0-1]. An oversized field is the user's error
   // and surfaces when the connection attempt fails.
   if (auto ec = append(c)) last_error_ = {ec, reason_code::success, {}, {}};
+  // CONNECT depends on no record: it may go whatever the store is doing.
+  output_gate_.durable = std::max(output_gate_.durable, output_gate_.taken + pending_.size());
   state_ = session_state::awaiting_connack;
   stats_.connection_attempts.add();
   keep_alive_.start({}, {}, now);  // off until CONNACK says what the keep alive is
@@ -93,7 +95,7 @@ void session::end_connection(clock::time_point now) {
   if (state_ == session_state::connected || state_ == session_state::disconnecting)
     stats_.on_disconnected(now);
   state_ = session_state::disconnected;
-  pending_.clear();
+  drop_pending();
   writing_.clear();
   read_buffer_.clear();
   input_wait_ = input_wait::none;
@@ -133,6 +135,7 @@ void session::begin_disconnect(reason_code reason, std::optional<std::uint32_t> 
 void session::reset_session() {
   clean_start_next_ = true;
   incoming_qos2_.clear();
+  if (store_attached_) record(store_record::type::session_cleared, 0);
 }
 
 error_code session::handle_connack(const proto::connack& c, clock::time_point now) {
@@ -189,6 +192,14 @@ error_code session::handle_connack(const proto::connack& c, clock::time_point no
   // Later connections resume this session if it can outlive the connection.
   clean_start_next_ =
       version_ == protocol_version::v5 ? options_.session_expiry_interval == 0 : options_.clean_start;
+  if (store_attached_) {
+    // What the broker keeps decides what a restarted client resumes.
+    if (!c.session_present) record(store_record::type::session_cleared, 0);
+    if (!clean_start_next_) {
+      store_records_.emplace_back().what = store_record::type::session;
+      store_records_.back().client_id = client_id_;
+    }
+  }
   resume_after_connack(c.session_present, now);
   return {};
 }

@@ -30,6 +30,7 @@
 #include <coromqtt/message.hpp>
 #include <coromqtt/options.hpp>
 #include <coromqtt/protocol/packets.hpp>
+#include <coromqtt/store.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -148,14 +149,16 @@ class session {
   const connection_error& last_error() const noexcept { return last_error_; }
 
   // Received messages, in order. Bounded by receive_queue_capacity.
-  bool has_message() const noexcept { return !receive_queue_.empty(); }
+  bool has_message() const noexcept {
+    return !receive_queue_.empty() && (!records_outstanding() || deliverable_messages() > 0);
+  }
   std::size_t message_count() const noexcept { return receive_queue_.size(); }
   coromqtt::message pop_message();
 
   // --- Output
   // -----------------------------------------------------------------------------------------------
 
-  bool has_output() const noexcept { return !pending_.empty(); }
+  bool has_output() const noexcept { return !pending_.empty() && (!records_outstanding() || writable_bytes() > 0); }
   // Bytes the session holds for this connection: read and not yet processed, waiting for the writer, being
   // written; and the capacity of those buffers. However the broker behaves these stay within one read buffer
   // (the larger of 256 KiB and the packet being assembled, which grows only as its bytes arrive) plus twice
@@ -171,7 +174,9 @@ class session {
   // The bytes from prepare_write() are written: frees the buffer, lets queued messages in.
   void commit_write(clock::time_point now);
   // Nothing is queued, pending or being written (QoS 1/2 acknowledgements may still be outstanding).
-  bool flushed() const noexcept { return pending_.empty() && writing_.empty() && outbox_.empty(); }
+  bool flushed() const noexcept {
+    return pending_.empty() && writing_.empty() && outbox_.empty() && spilled_through_ <= loaded_through_;
+  }
   // Nothing is queued or waiting for an acknowledgement either.
   bool quiescent() const noexcept { return flushed() && outgoing_.empty() && admission_.empty(); }
 
@@ -209,6 +214,37 @@ class session {
   // The filters the session will restore after a lost session.
   std::size_t subscription_count() const noexcept { return subscriptions_.size(); }
 
+  // --- Persistence (persistence.cpp) -------------------------------------------------------------------------
+  // With a session store, the session describes every change that must survive the process as store_records,
+  // and holds back what depends on them: bytes written after a record are not handed to the writer
+  // (prepare_write), nor messages received after it to the user (pop_message), until the record's batch is
+  // durable. The client moves the records to the store and the answers back; the session does no I/O.
+
+  // Before anything else: the session keeps its state in a store with these bounds, and resumes `recovered`.
+  // Until every in-flight message's body was loaded (store_ready()), publishes wait.
+  void attach_store(const store_limits&, const recovered_session& recovered);
+  bool has_store() const noexcept { return store_attached_; }
+  bool store_ready() const noexcept { return restoring_.empty(); }
+  bool has_store_records() const noexcept { return !store_records_.empty(); }
+  // Moves the records made so far into `batch` for one store write. One batch at a time: call again only
+  // after on_store_written().
+  void take_store_records(std::vector<store_record>& batch);
+  // The batch is durable: releases what waited for it (bytes, received messages, stored publishes).
+  void on_store_written(clock::time_point now);
+
+  // Messages to read back from the store (a backlog beyond the memory queue, or a restored session).
+  struct store_load {
+    std::uint64_t after = 0;
+    std::uint64_t upto = 0;
+    std::size_t max_count = 0;
+    std::size_t max_bytes = 0;
+  };
+  // The next load the session wants, if any; it is then outstanding until on_store_loaded().
+  std::optional<store_load> take_store_load();
+  void on_store_loaded(std::vector<stored_message>& loaded, const store_load&, clock::time_point now);
+  // Pending bytes held back until the store has what they depend on.
+  bool output_held() const noexcept { return writable_bytes() < pending_.size(); }
+
   void update_gauges();  // copies the current queue depths into the statistics
 
  private:
@@ -216,8 +252,10 @@ class session {
     coromqtt::message message;
     publish_op* op = nullptr;  // null for QoS 0 messages whose publisher already completed
     std::size_t cost = 0;      // bytes counted against max_queued_bytes
+    std::uint64_t store_seq = 0;  // in the session store (0: not stored)
+    bool holds_window = false;    // a QoS 1/2 publish holding a slot of the inflight window
   };
-  enum class room { yes, window_full, buffer_full, queue_full };
+  enum class room { yes, window_full, buffer_full, queue_full, store_full, store_busy };
   struct registered_subscription {
     coromqtt::subscription subscription;
     std::optional<std::uint32_t> subscription_identifier;
@@ -239,7 +277,7 @@ class session {
 
   // publish.cpp: admission of outgoing PUBLISH, and the acknowledgements that end its flows
   error_code check_publish(const coromqtt::message&) const;
-  room room_for(const coromqtt::message&) const noexcept;
+  room room_for(const publish_op&) const noexcept;
   void admit(publish_op&, clock::time_point now);
   void finish_publish(std::uint16_t id, error_code, publish_result);
   error_code handle_puback(std::uint16_t id, reason_code, const protocol::ack_properties&);
@@ -270,6 +308,23 @@ class session {
   error_code handle_suback(const protocol::suback&);
   error_code handle_unsuback(const protocol::unsuback&);
   void resubscribe(clock::time_point now);
+
+  // persistence.cpp
+  bool stores(const coromqtt::message& m) const noexcept {
+    return store_attached_ && (m.qos != qos::at_most_once || store_limits_.store_qos0);
+  }
+  room store_room_for(const publish_op&) const noexcept;
+  bool make_store_room();  // drop_oldest: drops the oldest queued message; false when none could go
+  void admit_stored(publish_op&);
+  void record(store_record::type, std::uint64_t seq, std::uint16_t packet_id = 0, std::size_t bytes = 0);
+  void record_done(std::uint64_t seq, const coromqtt::message&);
+  void record_subscriptions();
+  void forget_stored(std::uint64_t seq, const coromqtt::message&);
+  std::size_t writable_bytes() const noexcept;
+  std::size_t deliverable_messages() const noexcept;
+  bool records_outstanding() const noexcept { return !store_records_.empty() || store_batch_outstanding_; }
+  void drop_pending() noexcept;
+  void take_loaded(stored_message&);
 
   // auth.cpp
   error_code handle_auth(const protocol::auth&);
@@ -304,6 +359,37 @@ class session {
   std::size_t window_in_use_ = 0;   // QoS 1/2 publishes admitted and not completed
   std::size_t quota_in_use_ = 0;    // QoS 1/2 publishes written on this connection and not acknowledged
   std::unordered_map<std::string, std::uint16_t> outgoing_aliases_;
+
+  // Persistence (persistence.cpp). Bytes and received messages are counted from the session's start; a batch
+  // cut at (bytes produced, messages received) lets that many through once durable.
+  struct store_gate {
+    std::uint64_t taken = 0;    // bytes handed to the writer (or dropped) / messages popped
+    std::uint64_t at_cut = 0;   // produced when the outstanding batch was cut
+    std::uint64_t durable = 0;  // produced when the last durable batch was cut
+  };
+  bool store_attached_ = false;
+  store_limits store_limits_;
+  std::vector<store_record> store_records_;
+  bool store_batch_outstanding_ = false;
+  std::size_t store_records_bytes_ = 0;  // message bytes in store_records_ and the outstanding batch
+  std::size_t store_batch_bytes_ = 0;
+  store_gate output_gate_;
+  store_gate delivery_gate_;
+  std::uint64_t messages_queued_total_ = 0;  // received messages ever queued
+  std::uint64_t last_seq_ = 0;               // the last message sequence number admitted
+  std::uint64_t seq_at_cut_ = 0;             // last_seq_ when the outstanding batch was cut
+  std::uint64_t seq_handed_ = 0;             // the last seq the store was handed
+  std::size_t stored_messages_ = 0;          // live in the store (counted against its bounds)
+  std::size_t stored_bytes_ = 0;
+  // Messages in the store and not in the outbox: those after loaded_through_ up to spilled_through_. While
+  // there are any, new messages go behind them (stored only; publishers still waiting for an acknowledgement
+  // keep theirs in held_).
+  std::uint64_t spilled_through_ = 0;
+  std::uint64_t loaded_through_ = 0;
+  bool store_load_outstanding_ = false;
+  ring_buffer<outbox_item> held_;
+  op_queue<publish_op> store_waiters_;   // complete_when_stored publishers, until their batch is durable
+  std::vector<std::uint16_t> restoring_;  // restored in-flight identifiers whose message is not loaded yet
   std::vector<const std::string*> alias_owner_;  // index = alias - 1
   std::uint16_t next_alias_ = 1;
   std::vector<protocol::user_property> property_scratch_;  // views for encoding user properties

@@ -97,6 +97,7 @@ error_code session::handle_suback(const proto::suback& s) {
     else
       *same = {std::move(sub), request.subscription_identifier};
   }
+  if (store_attached_) record_subscriptions();
   auto* op = static_cast<subscribe_op*>(e->op);
   outgoing_.release(s.packet_id);
   if (op)
@@ -133,6 +134,7 @@ error_code session::handle_unsuback(const proto::unsuback& u) {
       return r.subscription.filter == request.filters[i];
     });
   }
+  if (store_attached_) record_subscriptions();
   auto* op = static_cast<unsubscribe_op*>(e->op);
   outgoing_.release(u.packet_id);
   if (op) op->complete({}, std::move(result));

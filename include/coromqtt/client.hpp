@@ -252,7 +252,8 @@ class client {
   // --- Receiving -------------------------------------------------------------------------------------------
   // The next message from the broker, in order of arrival. Messages wait in a bounded queue
   // (options().receive_queue_capacity); while it is full the client stops reading from the socket.
-  // Errors: operation_aborted (cancelled, or the client was destroyed).
+  // Errors: operation_aborted (cancelled, or the client was destroyed); error::invalid_argument at once when
+  // options().discard_incoming_messages is set (no message will ever come).
   template <class Token>
   auto async_receive(Token&& token) {
     return asio::async_initiate<Token, void(error_code, message)>(

@@ -112,6 +112,12 @@ struct client_options {
   // Incoming messages waiting for co_receive; when full the client stops reading from the socket, so the
   // broker feels the backpressure through TCP.
   std::size_t receive_queue_capacity = 1000;
+  // For a client that never calls co_receive (a publisher): every incoming message is acknowledged as usual
+  // (QoS 2 exactly once) and then dropped, counted in statistics::messages_discarded. Such a client may still
+  // be sent messages (subscriptions of a persistent session it resumes, a broker's mistake); queued for nobody
+  // they would fill the receive queue, which stops the reads that also carry the acknowledgements of its own
+  // publishes. co_receive then fails at once with error::invalid_argument. Default false: messages are queued.
+  bool discard_incoming_messages = false;
   // Connection events kept for co_next_event when nobody consumes them (the oldest are dropped and counted).
   std::size_t event_queue_capacity = 64;
   std::optional<coromqtt::rate_limit> rate_limit;

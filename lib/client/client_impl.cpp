@@ -344,12 +344,15 @@ asio::awaitable<void> client_impl::reader() {
       // The parallel group may have asked us to stop while a read was completing; that request went to the
       // read, not to the wait below, which would never end.
       if (state.cancelled() != asio::cancellation_type::none) co_return;
-      // The receive queue is full: stop reading, so the broker feels it through TCP.
-      reader_waiting_ = true;
-      input_signal_.expires_at(clock::time_point::max());
-      co_await input_signal_.async_wait(use_tuple);
-      reader_waiting_ = false;
-      if (const bool stop = co_await cancelled(); stop) co_return;
+      // The receive queue is full, or the bytes we owe the broker wait for the writer: stop reading, so the
+      // broker feels it through TCP. (Room may have been made already, while our last read was handled.)
+      if (!session_.input_resumable()) {
+        reader_waiting_ = true;
+        input_signal_.expires_at(clock::time_point::max());
+        co_await input_signal_.async_wait(use_tuple);
+        reader_waiting_ = false;
+        if (const bool stop = co_await cancelled(); stop) co_return;
+      }
       if (auto ec = session_.resume_input(now())) {
         after_session_activity();
         fail_connection(ec);
@@ -485,7 +488,8 @@ void client_impl::after_session_activity() {
 void client_impl::deliver_messages() {
   while (!receive_waiters_.empty() && session_.has_message())
     receive_waiters_.pop_front()->complete({}, session_.pop_message());
-  if (reader_waiting_ && session_.message_count() < options_.receive_queue_capacity) input_signal_.cancel();
+  // Room in the receive queue, or the writer took the pending bytes: the reader may go on.
+  if (reader_waiting_ && session_.input_resumable()) input_signal_.cancel();
 }
 
 void client_impl::check_flushed() {

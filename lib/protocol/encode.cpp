@@ -135,7 +135,7 @@ error check(const publish& p, protocol_version version) noexcept {
     if (p.topic.empty()) return error::invalid_topic_name;
     return check_no_properties(version, p.properties);
   }
-  if (p.topic.empty() && !p.properties.topic_alias) return error::invalid_topic_name;
+  if (p.topic.empty() && !p.properties.topic_alias) return error::topic_name_missing;
   return no_error;
 }
 

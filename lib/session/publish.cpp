@@ -133,11 +133,19 @@ void session::finish_publish(std::uint16_t id, error_code ec, publish_result res
   if (op) op->complete(ec, std::move(result));
 }
 
+// An acknowledgement for an identifier not in use is a late duplicate from a confused broker (its flow ended
+// already, or never began): the standard has no rule for it, interoperable clients ignore it, and so do we
+// (counted). One for an identifier in use by another kind of request is a Protocol Error: the broker's state
+// and ours disagree about that identifier, and acting on it could complete the wrong request.
 error_code session::handle_puback(std::uint16_t id, reason_code rc, const proto::ack_properties& props) {
   auto* e = outgoing_.find(id);
-  if (!e || e->stage != awaiting::puback)
+  if (!e) {
+    stats_.unexpected_acks.add();
+    return {};
+  }
+  if (e->stage != awaiting::puback)
     return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
-                     "PUBACK for a packet identifier not awaiting one");
+                     "PUBACK for a packet identifier awaiting another acknowledgement");
   if (e->counts_quota) --quota_in_use_;
   publish_result result{rc, std::string{props.reason_string.value_or("")}, copy_of(props.user_properties)};
   stats_.publishes_acked.add();
@@ -148,9 +156,19 @@ error_code session::handle_puback(std::uint16_t id, reason_code rc, const proto:
 
 error_code session::handle_pubrec(std::uint16_t id, reason_code rc, const proto::ack_properties& props) {
   auto* e = outgoing_.find(id);
-  if (!e || (e->stage != awaiting::pubrec && e->stage != awaiting::pubcomp))
+  if (!e) {
+    // The broker may hold a QoS 2 flow we know nothing of: answering lets it finish, with Packet Identifier
+    // not found on MQTT 5 (3.4.2.1 Table 3-6); after an error code the broker ended the flow itself
+    // [MQTT-4.3.3-4].
+    stats_.unexpected_acks.add();
+    if (proto::is_error(rc)) return {};
+    auto answer = ack<proto::pubrel>(id);
+    if (version_ == protocol_version::v5) answer.reason = reason_code::packet_identifier_not_found;
+    return append(answer);
+  }
+  if (e->stage != awaiting::pubrec && e->stage != awaiting::pubcomp)
     return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
-                     "PUBREC for a packet identifier not awaiting one");
+                     "PUBREC for a packet identifier awaiting another acknowledgement");
   if (proto::is_error(rc)) {
     // The flow ends here [MQTT-4.3.3]; the quota unit comes back [MQTT-4.9.0].
     if (e->counts_quota) --quota_in_use_;
@@ -166,9 +184,13 @@ error_code session::handle_pubrec(std::uint16_t id, reason_code rc, const proto:
 
 error_code session::handle_pubcomp(std::uint16_t id, reason_code rc, const proto::ack_properties& props) {
   auto* e = outgoing_.find(id);
-  if (!e || e->stage != awaiting::pubcomp)
+  if (!e) {
+    stats_.unexpected_acks.add();
+    return {};
+  }
+  if (e->stage != awaiting::pubcomp)
     return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
-                     "PUBCOMP for a packet identifier not awaiting one");
+                     "PUBCOMP for a packet identifier awaiting another acknowledgement");
   if (e->counts_quota) --quota_in_use_;
   publish_result result{rc, std::string{props.reason_string.value_or("")}, copy_of(props.user_properties)};
   stats_.publishes_acked.add();

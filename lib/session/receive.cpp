@@ -14,7 +14,10 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
   // stays in the buffer and is handled again, from scratch, once there is room.
   const bool duplicate_qos2 = p.qos == qos::exactly_once &&
                               std::binary_search(incoming_qos2_.begin(), incoming_qos2_.end(), p.packet_id);
-  const bool deliver = !duplicate_qos2;
+  // A client told that nobody receives (discard_incoming_messages) acknowledges and drops every message, so
+  // that they can never fill the receive queue and stop the reads that carry its own acknowledgements.
+  const bool discard = options_.discard_incoming_messages;
+  const bool deliver = !duplicate_qos2 && !discard;
   if (deliver && receive_queue_.size() >= std::max<std::size_t>(options_.receive_queue_capacity, 1)) {
     consumed = false;
     return {};
@@ -60,6 +63,8 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
     }
     stats_.messages_delivered.add();
     ++messages_queued_total_;
+  } else if (discard && !duplicate_qos2) {
+    stats_.messages_discarded.add();
   }
   // Method B of [MQTT-4.3.3]: deliver on PUBLISH, remember the identifier until PUBREL, so a retransmitted
   // PUBLISH (DUP) is acknowledged again but not delivered again.

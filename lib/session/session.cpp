@@ -35,7 +35,7 @@ void session::begin_connection(const credentials& creds, clock::time_point now) 
   drop_pending();
   writing_.clear();
   read_buffer_.clear();
-  input_blocked_ = false;
+  input_wait_ = input_wait::none;
   last_error_ = {};
   property_scratch_.clear();
 
@@ -44,6 +44,7 @@ void session::begin_connection(const credentials& creds, clock::time_point now) 
   c.clean_start = clean_start_next_;
   c.keep_alive = static_cast<std::uint16_t>(std::min<std::int64_t>(options_.keep_alive.count(), 65535));
   c.client_id = client_id_;
+  sent_empty_client_id_ = client_id_.empty();
   if (options_.will) {
     const auto& w = *options_.will;
     proto::will will;
@@ -97,7 +98,7 @@ void session::end_connection(clock::time_point now) {
   drop_pending();
   writing_.clear();
   read_buffer_.clear();
-  input_blocked_ = false;
+  input_wait_ = input_wait::none;
   quota_in_use_ = 0;
   throttled_until_ = {};
   for (auto id = outgoing_.first(); id; id = outgoing_.next(id)) {
@@ -171,7 +172,9 @@ error_code session::handle_connack(const proto::connack& c, clock::time_point no
   connack_.server_keep_alive = p.server_keep_alive;
   if (p.assigned_client_identifier) {
     connack_.assigned_client_identifier = *p.assigned_client_identifier;
-    client_id_ = connack_.assigned_client_identifier;  // so that a reconnection resumes this session
+    // Only an identifier we left to the broker is replaced [MQTT-3.2.2-16]; kept so that a reconnection
+    // resumes this session. One the user configured stays: it names the session the user means.
+    if (sent_empty_client_id_) client_id_ = connack_.assigned_client_identifier;
   }
   if (p.response_information) connack_.response_information = *p.response_information;
   if (p.reason_string) connack_.reason_string = *p.reason_string;
@@ -249,6 +252,9 @@ clock::time_point session::next_timer() const noexcept {
 
 error_code session::on_timer(clock::time_point now) {
   if (state_ != session_state::connected) return {};
+  // While our own receive queue holds the input back we do not read, so the broker's silence is ours: it is
+  // not held against it (PINGREQ still goes out, so the broker's own keep alive is served).
+  if (input_wait_ == input_wait::receive_queue) keep_alive_.on_received(now);
   if (keep_alive_.expired(now)) {
     last_error_ = {make_error_code(error::keep_alive_timeout), reason_code::keep_alive_timeout, {}, {}};
     return last_error_.error;

@@ -32,6 +32,7 @@
 #include <coromqtt/protocol/packets.hpp>
 #include <coromqtt/store.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -112,7 +113,8 @@ class session {
 
   const connack_info& connack() const noexcept { return connack_; }
   const broker_limits& limits() const noexcept { return connack_.limits; }
-  // The client identifier the broker assigned (MQTT 5), reused on later connections.
+  // The client identifier of the next CONNECT: the configured one, or the one the broker assigned when we
+  // sent an empty one (MQTT 5 [MQTT-3.2.2-16]), reused on later connections.
   const std::string& client_id() const noexcept { return client_id_; }
   // True until a connection succeeds that did not ask for a clean start.
   bool next_connect_is_clean() const noexcept { return clean_start_next_; }
@@ -132,11 +134,17 @@ class session {
   std::span<std::uint8_t> read_space();
   // `n` bytes were read into read_space(): processes every complete packet. Returns the error that ends the
   // connection (details in last_error()), or success. Processing stops early, with bytes left over, when the
-  // receive queue is full: see input_blocked() and resume_input().
+  // receive queue is full or the bytes waiting for the writer reach write_buffer_limit: see input_blocked()
+  // and resume_input().
   error_code on_read(std::size_t n, clock::time_point now);
-  // Whether unprocessed packets wait for room in the receive queue. The reader must not read more until
-  // resume_input() clears it (this is what makes a slow consumer slow the broker down).
-  bool input_blocked() const noexcept { return input_blocked_; }
+  // Whether unprocessed packets wait, for room in the receive queue (a slow consumer) or for the writer to
+  // take the pending bytes (a broker that does not read what we owe it: every packet we process may add an
+  // acknowledgement). The reader must not read more until resume_input() clears it: this is what makes the
+  // broker feel either through TCP, and what bounds the session's memory however the broker behaves.
+  bool input_blocked() const noexcept { return input_wait_ != input_wait::none; }
+  // Whether what blocked the input is gone (room in the receive queue, or the pending bytes taken by the
+  // writer): the reader should call resume_input().
+  bool input_resumable() const noexcept;
   error_code resume_input(clock::time_point now);
   const connection_error& last_error() const noexcept { return last_error_; }
 
@@ -151,6 +159,16 @@ class session {
   // -----------------------------------------------------------------------------------------------
 
   bool has_output() const noexcept { return !pending_.empty() && (!records_outstanding() || writable_bytes() > 0); }
+  // Bytes the session holds for this connection: read and not yet processed, waiting for the writer, being
+  // written; and the capacity of those buffers. However the broker behaves these stay within one read buffer
+  // (the larger of 256 KiB and the packet being assembled, which grows only as its bytes arrive) plus twice
+  // write_buffer_limit (the bytes waiting, and the batch being written), plus one packet each.
+  std::size_t buffered_bytes() const noexcept {
+    return read_buffer_.size() + pending_.size() + writing_.size();
+  }
+  std::size_t buffer_capacity() const noexcept {
+    return read_buffer_.capacity() + pending_.capacity() + writing_.capacity();
+  }
   // Takes every pending byte for one write. Valid until commit_write(); call again only after it.
   std::span<const std::uint8_t> prepare_write();
   // The bytes from prepare_write() are written: frees the buffer, lets queued messages in.
@@ -283,6 +301,10 @@ class session {
   // moves.
   void progress(clock::time_point now);
   std::uint16_t wire_quota() const noexcept;
+  // The bytes waiting for the writer are at write_buffer_limit: input stops until the writer takes them.
+  bool output_full() const noexcept {
+    return pending_.size() >= std::max<std::size_t>(options_.write_buffer_limit, 1);
+  }
   std::uint32_t incoming_packet_limit() const noexcept;
 
   // subscriptions.cpp
@@ -318,13 +340,15 @@ class session {
   protocol::protocol_version version_;
   session_state state_ = session_state::disconnected;
   std::string client_id_;
+  bool sent_empty_client_id_ = false;  // the CONNECT of this connection let the broker assign the identifier
   bool clean_start_next_;
   connack_info connack_;
   connection_error last_error_;
 
   // Input
+  enum class input_wait : std::uint8_t { none, receive_queue, write_buffer };
   byte_buffer read_buffer_;  // bytes read and not yet processed; reads go into its spare capacity
-  bool input_blocked_ = false;
+  input_wait input_wait_ = input_wait::none;
   ring_buffer<coromqtt::message> receive_queue_;
   std::vector<std::uint16_t> incoming_qos2_;   // PUBREC sent, PUBREL awaited; sorted [MQTT-4.3.3-10]
   std::vector<std::string> incoming_aliases_;  // index = alias - 1

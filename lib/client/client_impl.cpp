@@ -124,9 +124,9 @@ void client_impl::reconnect() {
       if (self->transport_ && self->session_.state() == session_state::connected) {
         // A clean hand-over: DISCONNECT (the will is not published, the session is kept), then connect again.
         self->session_.begin_disconnect(reason_code::success, std::nullopt);
-        self->wake_writer();
-      } else if (self->transport_) {
-        self->transport_->close();
+        self->begin_closing();
+      } else {
+        self->close_hard();
       }
     } else {
       self->spawn_run();
@@ -138,7 +138,7 @@ void client_impl::stop() {
   asio::dispatch(strand_, [self = shared_from_this()] {
     self->paused_ = true;
     self->backoff_timer_.cancel();
-    if (self->transport_) self->transport_->close();
+    self->close_hard();
   });
 }
 
@@ -147,7 +147,7 @@ void client_impl::destroy() {
     self->destroyed_ = true;
     self->paused_ = true;
     self->backoff_timer_.cancel();
-    if (self->transport_) self->transport_->close();
+    self->close_hard();
     self->store_.close();  // the last records written, the store free for the next client
     self->session_.abort_all(asio::error::operation_aborted);
     self->abort_waiters(asio::error::operation_aborted);
@@ -313,7 +313,17 @@ asio::awaitable<error_code> client_impl::handshake(const endpoint& where, unsign
       const auto n = co_await transport_->read_some(asio::buffer(space.data(), space.size()), ec);
       if (ec) co_return;
       ec = session_.on_read(n, now());
-      if (ec) co_return;
+      if (ec) {
+        // Bad bytes after CONNACK in the same read: the broker hears why before the close (within the
+        // exchange's bound). The connection never counted as up, so no violation handling beyond this.
+        if (say_why_now()) {
+          const auto bytes = session_.prepare_write();
+          error_code write_error;
+          co_await transport_->write(asio::buffer(bytes.data(), bytes.size()), write_error);
+          if (!write_error) session_.commit_write(now());
+        }
+        co_return;
+      }
     }
   };
   const bool timed_out = co_await bounded(exchange(), options_.connack_timeout);
@@ -333,13 +343,51 @@ asio::awaitable<error_code> client_impl::serve() {
 
 void client_impl::fail_connection(error_code ec) {
   if (!connection_error_) connection_error_ = ec;
-  if (transport_) transport_->close();  // the other parts stop at once, whatever the transport
+  close_hard();  // the other parts stop at once, whatever the transport
+}
+
+void client_impl::close_hard() {
+  if (!transport_) return;
+  closed_hard_ = true;
+  transport_->close();
+}
+
+void client_impl::begin_closing() {
+  closing_deadline_ = std::min(closing_deadline_, now() + options_.disconnect_timeout);
+  wake_writer();
+  if (closing_deadline_ < watchdog_deadline_) watchdog_timer_.cancel();  // re-arm for the deadline
+}
+
+bool client_impl::say_why_now() {
+  const auto& why = session_.last_error();
+  if (!why.we_should_disconnect || session_.version() != protocol_version::v5 ||
+      session_.state() != session_state::connected)
+    return false;
+  session_.begin_disconnect(why.reason, std::nullopt);
+  return true;
+}
+
+bool client_impl::disconnect_for_violation(error_code ec) {
+  if (!say_why_now()) return false;
+  if (!connection_error_) connection_error_ = ec;
+  reading_stopped_ = true;
+  begin_closing();
+  return true;
 }
 
 asio::awaitable<void> client_impl::reader() {
   co_await asio::this_coro::throw_if_cancelled(false);
   const auto state = co_await asio::this_coro::cancellation_state;
   for (;;) {
+    if (reading_stopped_) {
+      // A violation: nothing more is read. The writer ends the group once DISCONNECT is out, or the watchdog
+      // closes the transport at the deadline; either cancels this wait.
+      if (state.cancelled() != asio::cancellation_type::none) co_return;
+      input_signal_.expires_at(clock::time_point::max());
+      co_await input_signal_.async_wait(use_tuple);
+      if (const bool stop = co_await cancelled(); stop) co_return;
+      continue;
+    }
     if (session_.input_blocked()) {
       // The parallel group may have asked us to stop while a read was completing; that request went to the
       // read, not to the wait below, which would never end.
@@ -354,9 +402,13 @@ asio::awaitable<void> client_impl::reader() {
         if (const bool stop = co_await cancelled(); stop) co_return;
       }
       if (auto ec = session_.resume_input(now())) {
+        const bool fatal = !disconnect_for_violation(ec);
         after_session_activity();
-        fail_connection(ec);
-        co_return;
+        if (fatal) {
+          fail_connection(ec);
+          co_return;
+        }
+        continue;
       }
       after_session_activity();
       continue;
@@ -369,8 +421,9 @@ asio::awaitable<void> client_impl::reader() {
       co_return;
     }
     ec = session_.on_read(n, now());
+    const bool fatal = ec && !disconnect_for_violation(ec);
     after_session_activity();
-    if (ec) {
+    if (fatal) {
       fail_connection(ec);
       co_return;
     }
@@ -410,10 +463,15 @@ asio::awaitable<void> client_impl::writer() {
 asio::awaitable<void> client_impl::watchdog() {
   co_await asio::this_coro::throw_if_cancelled(false);
   for (;;) {
-    watchdog_deadline_ = session_.next_timer();
+    watchdog_deadline_ = std::min(session_.next_timer(), closing_deadline_);
     watchdog_timer_.expires_at(watchdog_deadline_);
     co_await watchdog_timer_.async_wait(use_tuple);  // also woken early when the deadline moves closer
     if (const bool stop = co_await cancelled(); stop) co_return;
+    if (now() >= closing_deadline_) {
+      // DISCONNECT is stuck behind a write the broker does not take: close hard (issue 14, point 2).
+      fail_connection(make_error_code(asio::error::timed_out));
+      co_return;
+    }
     if (auto ec = session_.on_timer(now())) {
       fail_connection(ec);
       co_return;
@@ -431,7 +489,7 @@ asio::awaitable<bool> client_impl::bounded(asio::awaitable<void> operation, cloc
     auto [wait_error] = co_await deadline.async_wait(use_tuple);
     if (wait_error) co_return;
     timed_out = true;
-    if (transport_) transport_->close();  // ends the operation even if the transport ignores cancellation
+    close_hard();  // ends the operation even if the transport ignores cancellation
   };
   co_await (std::move(operation) || expire());
   co_return timed_out;
@@ -442,25 +500,24 @@ asio::awaitable<void> client_impl::close_connection() {
     session_.end_connection(now());
     co_return;
   }
-  const bool graceful = session_.state() == session_state::disconnecting && !publish_will_on_close_;
-  // A protocol violation by the broker: tell it why before closing (MQTT 5, section 4.13: DISCONNECT with the
-  // reason code, then close).
-  const auto& why = session_.last_error();
-  if (why.we_should_disconnect && session_.version() == protocol_version::v5 &&
-      session_.state() == session_state::connected) {
-    session_.begin_disconnect(why.reason, std::nullopt);
-    const auto bytes = session_.prepare_write();
-    error_code ec;
-    co_await bounded(transport_->write(asio::buffer(bytes.data(), bytes.size()), ec), options_.disconnect_timeout);
-  }
+  // DISCONNECT went out whole (the writer ended on it, nothing closed the transport under it): close
+  // gracefully, so that it is not lost to a reset, within what is left of disconnect_timeout.
+  const bool graceful = session_.state() == session_state::disconnecting && !session_.has_output() &&
+                        !publish_will_on_close_ && !closed_hard_;
   // From here on the session is offline: publishes queue, nothing more is encoded for this transport.
   session_.end_connection(now());
   publish_will_on_close_ = false;
-  if (graceful)
-    co_await transport_->shutdown();
+  const auto left = closing_deadline_ - now();
+  if (graceful && closing_deadline_ == clock::time_point::max())
+    co_await transport_->shutdown();  // bounded by the transport's own close_timeout
+  else if (graceful && left > clock::duration::zero())
+    co_await bounded(transport_->shutdown(), left);
   else
     transport_->close();
   transport_.reset();
+  closed_hard_ = false;
+  reading_stopped_ = false;
+  closing_deadline_ = clock::time_point::max();
 }
 
 // -----------------------------------------------------------------------------------------------------------------

@@ -94,8 +94,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   asio::awaitable<void> reader();
   asio::awaitable<void> writer();
   asio::awaitable<void> watchdog();
-  // Ends the connection: DISCONNECT if the session asks for one, then the transport's graceful close (after a
-  // requested disconnect) or an immediate one.
+  // Ends the connection: the transport's graceful close when DISCONNECT went out (bounded by what is left of
+  // disconnect_timeout), an immediate one otherwise.
   asio::awaitable<void> close_connection();
   // Runs `operation`; when `timeout` passes first, closes the transport so that the operation ends whatever
   // the transport's support for cancellation. Returns whether the timeout struck.
@@ -107,6 +107,16 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void deliver_messages();
   void check_flushed();
   void fail_connection(error_code ec);
+  // Closes the transport at once: whatever is in flight fails, and the close that follows is not graceful.
+  void close_hard();
+  // DISCONNECT is encoded (the user's, a reconnection's or a protocol violation's): the writer sends what
+  // precedes it, then it; the watchdog closes hard when that takes longer than disconnect_timeout.
+  void begin_closing();
+  // A protocol violation the session detected: MQTT 5 tells the broker why before closing [MQTT-4.13.1-1].
+  // Returns false when there is nothing to say (3.1.1, or not connected): then the connection fails at once.
+  bool disconnect_for_violation(error_code ec);
+  // Encodes that DISCONNECT when there is one to send (MQTT 5, connected, a violation); says whether it did.
+  bool say_why_now();
   void wake_writer();
   void push_event(event ev);
   connection_info make_connection_info() const;
@@ -141,6 +151,9 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   asio::steady_timer input_signal_;     // wakes the reader when the receive queue has room again
   asio::steady_timer watchdog_timer_;
   clock::time_point watchdog_deadline_ = clock::time_point::max();
+  clock::time_point closing_deadline_ = clock::time_point::max();  // the graceful close's bound
+  bool closed_hard_ = false;        // fail_connection closed the transport: no graceful close after it
+  bool reading_stopped_ = false;    // a violation: nothing more is read while DISCONNECT goes out
   bool writer_waiting_ = false;
   bool reader_waiting_ = false;
 

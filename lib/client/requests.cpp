@@ -114,17 +114,17 @@ void client_impl::start_disconnect(disconnect_options o, disconnect_waiter* w) {
   disconnect_waiters_.push_back(w);
   disconnect_requested_ = true;
   if (session_.state() != session_state::connected) {
-    transport_->close();  // still connecting: nothing to say to the broker
+    close_hard();  // still connecting: nothing to say to the broker
     return;
   }
   if (o.publish_will && session_.version() == protocol_version::v3_1_1) {
     publish_will_on_close_ = true;  // the only way to keep the will in 3.1.1
-    transport_->close();
+    close_hard();
     return;
   }
   const auto reason = o.publish_will ? reason_code::disconnect_with_will_message : o.reason;
   session_.begin_disconnect(reason, o.session_expiry_interval, o.reason_string, o.user_properties);
-  wake_writer();
+  begin_closing();
 }
 
 void client_impl::start_publish(publish_op* op) {

@@ -4,8 +4,8 @@
 // policy takes over; what the standard lets a client ignore is ignored and the connection goes on.
 //
 // Tests tagged [close-path] check what reaches the wire as the client closes (MQTT 5: DISCONNECT with the
-// reason code before the close, [MQTT-4.13.1-1] and 3.14.2.1; a bounded graceful close). They wait for the
-// close path of issue 14 points 2-4 and run as their own meson test, expected to fail until it lands.
+// reason code before the close, [MQTT-4.13.1-1] and 3.14.2.1; a bounded graceful close), as their own meson
+// test.
 #include "integration/hostile_support.hpp"
 
 #include <functional>

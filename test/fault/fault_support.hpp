@@ -21,6 +21,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <random>
 #include <sstream>
 #include <string>
@@ -260,47 +261,54 @@ struct timed_event {
 //   co_await log.stop();
 //
 // Each wait for an event has a cancellation slot of its own that only stop() uses: racing the wait against a
-// timer instead would throw away an event that completed in the same turn as the timer.
+// timer instead would throw away an event that completed in the same turn as the timer. The signal and the
+// events live in a state that run() shares: a log that goes out of scope before its client (without stop())
+// leaves the pending wait a live slot to clear, as Asio requires of a slot's signal.
 class event_log {
  public:
   explicit event_log(client& c) : client_{c} {}
+  event_log(const event_log&) = delete;
+  event_log& operator=(const event_log&) = delete;
+  ~event_log() { state_->stopping = true; }  // a wait that completes later does not touch the client again
 
   asio::awaitable<void> run() {
-    running_ = true;
-    while (!stopping_) {
-      auto [ec, ev] = co_await client_.async_next_event(
-          asio::bind_cancellation_slot(stop_signal_.slot(), asio::as_tuple(asio::use_awaitable)));
+    const auto state = state_;
+    client& c = client_;
+    state->running = true;
+    while (!state->stopping) {
+      auto [ec, ev] = co_await c.async_next_event(
+          asio::bind_cancellation_slot(state->stop_signal.slot(), asio::as_tuple(asio::use_awaitable)));
       if (ec) break;
-      events_.push_back({std::chrono::steady_clock::now(), std::move(ev)});
+      state->events.push_back({std::chrono::steady_clock::now(), std::move(ev)});
     }
-    running_ = false;
+    state->running = false;
   }
 
   asio::awaitable<void> stop() {
-    stopping_ = true;
-    stop_signal_.emit(asio::cancellation_type::terminal);
-    const bool ended = co_await eventually([this] { return !running_; }, 5s);
+    state_->stopping = true;
+    state_->stop_signal.emit(asio::cancellation_type::terminal);
+    const bool ended = co_await eventually([this] { return !state_->running; }, 5s);
     REQUIRE(ended);
   }
 
-  const std::vector<timed_event>& events() const noexcept { return events_; }
+  const std::vector<timed_event>& events() const noexcept { return state_->events; }
 
   std::vector<timed_event> of_kind(event_kind kind) const {
     std::vector<timed_event> out;
-    for (const auto& e : events_)
+    for (const auto& e : state_->events)
       if (e.event.kind == kind) out.push_back(e);
     return out;
   }
 
   std::size_t count(event_kind kind) const {
     return static_cast<std::size_t>(
-        std::ranges::count_if(events_, [kind](const timed_event& e) { return e.event.kind == kind; }));
+        std::ranges::count_if(state_->events, [kind](const timed_event& e) { return e.event.kind == kind; }));
   }
 
   // "connecting, connected, disconnected(keep_alive_timeout), ...": for failure messages.
   std::string story() const {
     std::ostringstream out;
-    for (const auto& e : events_) {
+    for (const auto& e : state_->events) {
       out << to_string(e.event.kind);
       if (e.event.error) out << "(" << e.event.error.message() << ")";
       if (e.event.kind == event_kind::reconnect_scheduled) out << "(" << e.event.delay.count() << " ms)";
@@ -310,11 +318,14 @@ class event_log {
   }
 
  private:
+  struct shared_state {
+    asio::cancellation_signal stop_signal;
+    std::vector<timed_event> events;
+    bool running = false;
+    bool stopping = false;
+  };
   client& client_;
-  asio::cancellation_signal stop_signal_;
-  std::vector<timed_event> events_;
-  bool running_ = false;
-  bool stopping_ = false;
+  std::shared_ptr<shared_state> state_ = std::make_shared<shared_state>();
 };
 
 inline message make_message(std::string topic, std::string payload, qos q) {

@@ -447,8 +447,13 @@ bool mosquitto::wait_for_log(std::string_view text, std::chrono::milliseconds li
 }
 
 std::uint64_t mosquitto::database_version() const {
+  // The inode alone is not enough: the one the rename frees may be given to the next save's file at once.
+  // Its modification time (in nanoseconds) changes with every save.
   struct stat status {};
-  return ::stat((directory_ / "mosquitto.db").c_str(), &status) == 0 ? status.st_ino : 0;
+  if (::stat((directory_ / "mosquitto.db").c_str(), &status) != 0) return 0;
+  const auto modified = static_cast<std::uint64_t>(status.st_mtim.tv_sec) * 1'000'000'000u +
+                        static_cast<std::uint64_t>(status.st_mtim.tv_nsec);
+  return (static_cast<std::uint64_t>(status.st_ino) * 0x9E3779B97F4A7C15u) ^ modified ^ 1u;
 }
 
 bool mosquitto::wait_for_database_save(std::uint64_t previous_version,

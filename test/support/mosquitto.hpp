@@ -95,7 +95,7 @@ class mosquitto {
   // Persistence: mosquitto logs "Saving in-memory database" before it writes, then replaces its database file
   // by a rename. To kill the broker only after a change is on disk, take database_version() before the change
   // and wait_for_database_save() with it after.
-  std::uint64_t database_version() const;  // the database file's inode; 0 when there is none yet
+  std::uint64_t database_version() const;  // the database file's inode and mtime; 0 when there is none yet
   bool wait_for_database_save(std::uint64_t previous_version,
                               std::chrono::milliseconds limit = std::chrono::seconds(5)) const;
   const std::filesystem::path& directory() const { return directory_; }

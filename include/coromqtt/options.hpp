@@ -92,9 +92,11 @@ struct client_options {
   std::uint16_t receive_maximum = 1000;
   // Largest packet the client accepts (announced as Maximum Packet Size, MQTT 5); larger ones are refused.
   std::uint32_t maximum_packet_size = 16 * 1024 * 1024;
-  // Incoming topic aliases the broker may use (MQTT 5). Outgoing aliases are used when auto_topic_alias is on
-  // and the broker allows them.
+  // Incoming topic aliases the broker may use (MQTT 5).
   std::uint16_t topic_alias_maximum = 64;
+  // Outgoing topic aliases (MQTT 5), up to the broker's Topic Alias Maximum: a topic published again is sent
+  // as its 2-byte alias. When every alias is taken, a topic missed twice takes over the least recently used
+  // alias. Off by default: the broker must keep a mapping per alias for the connection.
   bool auto_topic_alias = false;
   // Publishes admitted but not yet written: the offline queue while disconnected, messages held back by the
   // rate limit or the broker's Receive Maximum while connected.

@@ -19,26 +19,18 @@ error_code session::append_publish(const coromqtt::message& m, std::uint16_t pac
   p.retain = m.retain;
   p.dup = dup;
   p.packet_id = packet_id;
-  std::uint16_t new_alias = 0;
+  topic_alias_table::choice alias;
   if (version_ == protocol_version::v5) {
     property_scratch_.clear();
     view_message_properties(m.properties, p.properties, property_scratch_);
-    if (options_.auto_topic_alias && connack_.limits.topic_alias_maximum > 0) {
-      // Aliases are assigned first come, first served until the broker's maximum, then topics go in full.
-      if (auto it = outgoing_aliases_.find(m.topic); it != outgoing_aliases_.end()) {
-        p.properties.topic_alias = it->second;
-        p.topic = {};
-      } else if (next_alias_ <= connack_.limits.topic_alias_maximum) {
-        new_alias = next_alias_;
-        p.properties.topic_alias = new_alias;
-      }
+    if (options_.auto_topic_alias) {
+      alias = outgoing_aliases_.choose(m.topic, connack_.limits.topic_alias_maximum);  // [MQTT-3.3.2-9]
+      if (alias.alias) p.properties.topic_alias = alias.alias;
+      if (alias.known) p.topic = {};
     }
   }
   if (auto ec = append(p)) return ec;
-  if (new_alias) {  // only now that the broker will see the mapping
-    outgoing_aliases_.emplace(m.topic, new_alias);
-    ++next_alias_;
-  }
+  outgoing_aliases_.commit(m.topic, alias);  // only now that the broker will see the mapping
   stats_.messages_sent.add();
   return {};
 }

@@ -104,9 +104,7 @@ void session::end_connection(clock::time_point now) {
     e.needs_send = true;
   }
   outgoing_unsent_ = !outgoing_.empty();
-  outgoing_aliases_.clear();
-  alias_owner_.clear();
-  next_alias_ = 1;
+  outgoing_aliases_.clear();  // [MQTT-3.3.2-7]
   incoming_aliases_.clear();
   read_buffer_.shrink_to(initial_read_capacity);
   pending_.shrink_to(options_.write_buffer_limit);

@@ -24,6 +24,7 @@
 #include "session/ring_buffer.hpp"
 #include "session/statistics_counters.hpp"
 #include "session/token_bucket.hpp"
+#include "session/topic_alias_table.hpp"
 
 #include <coromqtt/credentials.hpp>
 #include <coromqtt/error.hpp>
@@ -279,9 +280,7 @@ class session {
   bool outgoing_unsent_ = false;    // some entry of outgoing_ may have needs_send set: pump() walks the table
   std::size_t window_in_use_ = 0;   // QoS 1/2 publishes admitted and not completed
   std::size_t quota_in_use_ = 0;    // QoS 1/2 publishes written on this connection and not acknowledged
-  std::unordered_map<std::string, std::uint16_t> outgoing_aliases_;
-  std::vector<const std::string*> alias_owner_;  // index = alias - 1
-  std::uint16_t next_alias_ = 1;
+  topic_alias_table outgoing_aliases_;  // MQTT 5, with auto_topic_alias: least recently used
   std::vector<protocol::user_property> property_scratch_;  // views for encoding user properties
 
   keep_alive keep_alive_;

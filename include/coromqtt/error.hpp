@@ -51,6 +51,10 @@ enum class error {
   rejected_by_broker,           // the broker answered with an error reason code (reported beside this)
   subscription_refused,         // the broker refused at least one filter of a SUBSCRIBE (codes per filter)
   tls_configuration_failed,     // a CA, certificate or key file could not be loaded (or the key's password is wrong)
+  message_expired,              // MQTT 5: the Message Expiry Interval passed while the message waited to be sent
+  request_timeout,              // co_request: no response within the timeout
+  mqtt5_required,               // the feature exists only in MQTT 5 (request/response)
+  stream_closed,                // the subscription stream was unsubscribed and has no message left
 };
 
 const boost::system::error_category& error_category() noexcept;

@@ -519,6 +519,13 @@ void client_impl::after_session_activity() {
     reauthentications_seen_ = session_.reauthentications();
     push_event(make_event(event_kind::reauthenticated));
   }
+  std::string expired_topic;
+  if (const auto expired = session_.take_expired(expired_topic)) {
+    auto ev = make_event(event_kind::messages_expired);
+    ev.messages = expired;
+    ev.topic = std::move(expired_topic);
+    push_event(std::move(ev));
+  }
   deliver_messages();
   check_flushed();
   if (session_.next_timer() < watchdog_deadline_) watchdog_timer_.cancel();  // re-arm earlier

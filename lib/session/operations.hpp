@@ -6,6 +6,7 @@
 #include <coromqtt/error.hpp>
 #include <coromqtt/message.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -71,6 +72,8 @@ class op_queue {
 class publish_op : public op_hook {
  public:
   coromqtt::message message;  // moved into the session once the message is admitted
+  // When the session received the request: the Message Expiry Interval counts from here (session::publish).
+  std::chrono::steady_clock::time_point requested_at{};
   virtual void complete(error_code, publish_result) = 0;
 
  protected:

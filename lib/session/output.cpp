@@ -11,7 +11,18 @@ namespace coromqtt::detail {
 
 namespace proto = coromqtt::protocol;
 
-error_code session::append_publish(const coromqtt::message& m, std::uint16_t packet_id, bool dup) {
+namespace {
+// The Message Expiry Interval left after `waited`, in whole seconds rounded up: a message that has not expired
+// keeps at least 1 (0 would tell the receiver nothing about the time left).
+std::uint32_t remaining_expiry(std::uint32_t interval, clock::duration waited) noexcept {
+  const auto left = std::chrono::seconds{interval} - waited;
+  const auto seconds = std::chrono::ceil<std::chrono::seconds>(left).count();
+  return static_cast<std::uint32_t>(std::max<std::int64_t>(seconds, 1));
+}
+}  // namespace
+
+error_code session::append_publish(const coromqtt::message& m, std::uint16_t packet_id, bool dup,
+                                   clock::duration waited) {
   proto::publish p;
   p.topic = m.topic;
   p.payload = as_bytes(m.payload);
@@ -23,6 +34,9 @@ error_code session::append_publish(const coromqtt::message& m, std::uint16_t pac
   if (version_ == protocol_version::v5) {
     property_scratch_.clear();
     view_message_properties(m.properties, p.properties, property_scratch_);
+    // Sent with the interval less the time it waited here, as a server forwards it [MQTT-3.3.2-6].
+    if (m.properties.message_expiry_interval && waited > clock::duration::zero())
+      p.properties.message_expiry_interval = remaining_expiry(*m.properties.message_expiry_interval, waited);
     if (options_.auto_topic_alias) {
       alias = outgoing_aliases_.choose(m.topic, connack_.limits.topic_alias_maximum);  // [MQTT-3.3.2-9]
       if (alias.alias) p.properties.topic_alias = alias.alias;
@@ -82,7 +96,9 @@ bool session::send_entry(std::uint16_t id, clock::time_point now) {
       if (pending_.size() >= options_.write_buffer_limit) return false;
       const auto& m = std::get<coromqtt::message>(e.request);
       if (!take_tokens(m, now)) return false;  // retransmissions are paced too
-      if (auto ec = append_publish(m, id, e.dup)) {
+      // Already written once, so never dropped: the broker may hold its QoS 2 state. Its expiry still counts
+      // down from when it was handed over.
+      if (auto ec = append_publish(m, id, e.dup, now - e.queued_at)) {
         finish_publish(id, ec, {});
         return true;
       }
@@ -126,9 +142,14 @@ void session::pump(clock::time_point now) {
     auto& item = outbox_.front();
     auto& m = item.message;
     if (pending_.size() >= options_.write_buffer_limit) return;
+    const auto waited = now - item.queued_at;
+    if (expired(m, waited)) {
+      drop_expired(item);
+      continue;
+    }
     if (m.qos == qos::at_most_once) {
       if (!take_tokens(m, now)) return;
-      if (auto ec = check_publish(m); !ec) (void)append_publish(m, 0, false);
+      if (auto ec = check_publish(m); !ec) (void)append_publish(m, 0, false, waited);
       // A QoS 0 publisher completed when its message was queued; an invalid one is dropped here only if the
       // broker's limits changed while it waited (checked again against the new CONNACK).
     } else {
@@ -147,8 +168,9 @@ void session::pump(clock::time_point now) {
       auto& e = outgoing_.entry(id);
       e.stage = m.qos == qos::at_least_once ? awaiting::puback : awaiting::pubrec;
       e.op = item.op;
+      e.queued_at = item.queued_at;
       e.request = std::move(m);
-      if (auto ec = append_publish(std::get<coromqtt::message>(e.request), id, false)) {
+      if (auto ec = append_publish(std::get<coromqtt::message>(e.request), id, false, waited)) {
         outbox_bytes_ -= item.cost;
         outbox_.pop_front();
         finish_publish(id, ec, {});

@@ -52,14 +52,14 @@ void session::admit(publish_op& op, clock::time_point now) {
       return;
     }
     const auto cost = queue_cost(m);
-    outbox_.emplace_back(std::move(m), nullptr, cost);
+    outbox_.emplace_back(std::move(m), nullptr, cost, op.requested_at);
     outbox_bytes_ += cost;
     op.complete({}, {});
     return;
   }
   ++window_in_use_;
   const auto cost = queue_cost(m);
-  outbox_.emplace_back(std::move(m), &op, cost);
+  outbox_.emplace_back(std::move(m), &op, cost, op.requested_at);
   outbox_bytes_ += cost;
 }
 
@@ -74,6 +74,7 @@ bool session::try_publish_now(const coromqtt::message& m, clock::time_point now,
 }
 
 void session::publish(publish_op& op, clock::time_point now) {
+  op.requested_at = now;
   if (auto ec = check_publish(op.message)) {
     op.complete(ec, {});
     return;
@@ -97,6 +98,25 @@ void session::publish(publish_op& op, clock::time_point now) {
   }
   admission_.push_back(&op);
   update_gauges();
+}
+
+bool session::expired(const coromqtt::message& m, clock::duration waited) const noexcept {
+  return version_ == protocol_version::v5 && m.properties.message_expiry_interval &&
+         waited >= std::chrono::seconds{*m.properties.message_expiry_interval};
+}
+
+// An expired message at the front of the outbox, never written: it leaves the queue (and the window), its
+// publisher learns why, and the client reports it as an event.
+void session::drop_expired(outbox_item& item) {
+  auto* op = item.op;
+  const bool counted_in_window = item.message.qos != qos::at_most_once;
+  last_expired_topic_ = std::move(item.message.topic);
+  ++expired_unreported_;
+  stats_.messages_expired.add();
+  outbox_bytes_ -= item.cost;
+  outbox_.pop_front();
+  if (counted_in_window) --window_in_use_;
+  if (op) op->complete(make_error_code(error::message_expired), {});
 }
 
 void session::finish_publish(std::uint16_t id, error_code ec, publish_result result) {

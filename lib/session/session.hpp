@@ -38,6 +38,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace coromqtt::detail {
@@ -189,6 +190,14 @@ class session {
   // Completes every operation with `ec`, drops queued messages: the client is being destroyed.
   void abort_all(error_code ec);
 
+  // MQTT 5: queued messages dropped because they expired, since the last call, and the topic of the last one.
+  std::size_t take_expired(std::string& last_topic) {
+    if (expired_unreported_ == 0) return 0;
+    last_topic = std::move(last_expired_topic_);
+    last_expired_topic_.clear();
+    return std::exchange(expired_unreported_, 0);
+  }
+
   // The filters the session will restore after a lost session.
   std::size_t subscription_count() const noexcept { return subscriptions_.size(); }
 
@@ -199,6 +208,7 @@ class session {
     coromqtt::message message;
     publish_op* op = nullptr;  // null for QoS 0 messages whose publisher already completed
     std::size_t cost = 0;      // bytes counted against max_queued_bytes
+    clock::time_point queued_at{};  // when the publisher handed it over (its expiry counts from then)
   };
   enum class room { yes, window_full, buffer_full, queue_full };
   struct registered_subscription {
@@ -233,7 +243,12 @@ class session {
   // output.cpp: encoding, and the pump that moves what is owed and what is queued onto the wire
   template <class Packet>
   error_code append(const Packet&);  // defined in session_internal.hpp
-  error_code append_publish(const coromqtt::message&, std::uint16_t packet_id, bool dup);
+  // `waited`: how long the message waited in the session, taken off its Message Expiry Interval.
+  error_code append_publish(const coromqtt::message&, std::uint16_t packet_id, bool dup,
+                            clock::duration waited = {});
+  // MQTT 5: the message's expiry passed while it waited (it must not be sent) [MQTT-3.3.2-5 for the client].
+  bool expired(const coromqtt::message&, clock::duration waited) const noexcept;
+  void drop_expired(outbox_item&);
   bool send_entry(std::uint16_t id, clock::time_point now);
   bool take_tokens(const coromqtt::message&, clock::time_point now);
   void pump(clock::time_point now);
@@ -282,6 +297,8 @@ class session {
   std::size_t quota_in_use_ = 0;    // QoS 1/2 publishes written on this connection and not acknowledged
   topic_alias_table outgoing_aliases_;  // MQTT 5, with auto_topic_alias: least recently used
   std::vector<protocol::user_property> property_scratch_;  // views for encoding user properties
+  std::size_t expired_unreported_ = 0;
+  std::string last_expired_topic_;
 
   keep_alive keep_alive_;
   token_bucket message_rate_;

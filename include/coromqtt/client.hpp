@@ -234,6 +234,18 @@ class client {
   }
   asio::awaitable<message> co_receive();
 
+  // Manual acknowledgement (options().manual_acknowledgement): the application is done with `m`, a received
+  // QoS 1/2 message. Its PUBACK (QoS 1) or PUBREC (QoS 2) goes out with `reason` (MQTT 5; 0x00 Success, or
+  // e.g. 0x80 Unspecified error / 0x87 Not authorized to refuse it, which ends a QoS 2 flow without delivery
+  // being retried) once every message received before it is acknowledged too: acknowledgements go out in the
+  // order the messages arrived [MQTT-4.6.0-2], [MQTT-4.6.0-3]. A message delivered to several subscription
+  // streams is acknowledged when each copy is; the first error reason wins. Callable from any thread; returns
+  // at once (the acknowledgement is written in the background). A message of a connection that has ended (or
+  // one acknowledged already) is ignored: if the session survived, the broker sends it again with DUP set.
+  // Errors (returned, nothing done): invalid_argument without manual_acknowledgement, or for a reason code
+  // PUBACK / PUBREC cannot carry. A QoS 0 message (acknowledgement_id 0) needs nothing: success.
+  error_code acknowledge(const message& m, reason_code reason = reason_code::success);
+
   // The next connection event (see events.hpp). Errors: operation_aborted.
   template <class Token>
   auto async_next_event(Token&& token) {

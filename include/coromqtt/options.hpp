@@ -90,6 +90,14 @@ struct client_options {
   std::uint16_t inflight_window = 0;
   // Incoming QoS 1/2 messages the broker may have unacknowledged (announced as Receive Maximum, MQTT 5).
   std::uint16_t receive_maximum = 1000;
+  // Incoming QoS 1/2 messages are acknowledged (PUBACK / PUBREC) only when the application calls
+  // client::acknowledge() for them, e.g. once it has stored them, instead of as they arrive. Acknowledgements
+  // still go out in the order the messages arrived [MQTT-4.6.0-2], [MQTT-4.6.0-3]: one given early waits for
+  // the earlier ones. Unacknowledged messages count against receive_maximum, so the broker sends no more than
+  // that many ahead of the application (with MQTT 3.1.1, as many as the broker's own inflight limit). Those
+  // still unacknowledged when the connection drops are sent again by the broker if the session survives, with
+  // message::dup set. Off by default: acknowledged on arrival.
+  bool manual_acknowledgement = false;
   // Largest packet the client accepts (announced as Maximum Packet Size, MQTT 5); larger ones are refused.
   std::uint32_t maximum_packet_size = 16 * 1024 * 1024;
   // Incoming topic aliases the broker may use (MQTT 5).

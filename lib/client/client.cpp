@@ -1,5 +1,6 @@
 // The public client: forwards onto client_impl on its strand, and the co_* convenience coroutines.
 #include "client/client_impl.hpp"
+#include "protocol/reason_table.hpp"
 
 #include <coromqtt/client.hpp>
 
@@ -63,6 +64,14 @@ void client::stop() { impl_->stop(); }
 void client::reauthenticate() { impl_->reauthenticate(); }
 
 coromqtt::statistics client::statistics() const noexcept { return impl_->counters().snapshot(); }
+
+error_code client::acknowledge(const message& m, reason_code reason) {
+  if (!impl_->options().manual_acknowledgement) return make_error_code(error::invalid_argument);
+  if (!protocol::detail::reason_allowed(reason, protocol::packet_type::puback))  // PUBREC's codes are the same
+    return make_error_code(error::invalid_argument);
+  if (m.acknowledgement_id != 0) impl_->acknowledge(m.acknowledgement_id, reason);
+  return {};
+}
 
 // --- Initiation: make the operation, then continue on the strand ----------------------------------------------------
 

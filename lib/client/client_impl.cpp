@@ -208,6 +208,14 @@ void client_impl::reauthenticate() {
   });
 }
 
+void client_impl::acknowledge(std::uint64_t acknowledgement_id, reason_code reason) {
+  on_strand(*this, [this, acknowledgement_id, reason] {
+    if (destroyed_) return;
+    session_.acknowledge(acknowledgement_id, reason);
+    after_session_activity();
+  });
+}
+
 void client_impl::abort_waiters(error_code ec) {
   while (auto* w = receive_waiters_.pop_front()) w->complete(ec, {});
   while (auto* w = event_waiters_.pop_front()) w->complete(ec, {});

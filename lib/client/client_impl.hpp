@@ -151,6 +151,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void stop();
   void destroy();  // the client object is gone: abort everything
   void reauthenticate();
+  void acknowledge(std::uint64_t acknowledgement_id, reason_code reason);
 
   // On the strand: the fast paths of co_publish / co_receive, without a scheduler round trip.
   bool try_publish_now(const message& m, error_code& ec);

@@ -36,13 +36,17 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
   }
 
   stats_.messages_received.add();
-  if (p.qos == qos::exactly_once && !duplicate_qos2) {
-    // The broker broke our Receive Maximum [MQTT-3.3.4-9]; the standard's answer is DISCONNECT 0x93.
-    if (version_ == protocol_version::v5 && incoming_qos2_.size() >= options_.receive_maximum)
+  const bool manual = options_.manual_acknowledgement && p.qos != qos::at_most_once;
+  if (p.qos != qos::at_most_once && !duplicate_qos2) {
+    // The broker broke our Receive Maximum [MQTT-3.3.4-9]; the standard's answer is DISCONNECT 0x93. With
+    // automatic acknowledgement only QoS 2 messages (between PUBREC and PUBREL) are still unacknowledged here.
+    if (version_ == protocol_version::v5 && incoming_qos2_.size() + held_messages_ >= options_.receive_maximum &&
+        (manual || p.qos == qos::exactly_once))
       return violation(reason_code::receive_maximum_exceeded, make_error_code(error::protocol_violation),
                        "receive maximum exceeded");
-    incoming_qos2_.insert(std::lower_bound(incoming_qos2_.begin(), incoming_qos2_.end(), p.packet_id),
-                          p.packet_id);
+    if (p.qos == qos::exactly_once && !manual)
+      incoming_qos2_.insert(std::lower_bound(incoming_qos2_.begin(), incoming_qos2_.end(), p.packet_id),
+                            p.packet_id);
   }
   if (deliver) {
     auto& m = receive_queue_.emplace_back();
@@ -50,13 +54,20 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
     m.payload.assign(reinterpret_cast<const char*>(p.payload.data()), p.payload.size());
     m.qos = p.qos;
     m.retain = p.retain;
+    m.dup = p.dup;
     if (version_ == protocol_version::v5) {
       copy_message_properties(p.properties, m.properties);
       m.properties.subscription_identifiers.assign(p.properties.subscription_identifiers.begin(),
                                                    p.properties.subscription_identifiers.end());
     }
+    if (manual) m.acknowledgement_id = hold_acknowledgement(p, false, 1);
     stats_.messages_delivered.add();
+  } else if (manual && !held_acks_.empty()) {
+    // A duplicate's PUBREC must not overtake the acknowledgements still held for earlier messages.
+    hold_acknowledgement(p, true, 0);
+    return send_held_acknowledgements();
   }
+  if (manual && deliver) return {};
   // Method B of [MQTT-4.3.3]: deliver on PUBLISH, remember the identifier until PUBREL, so a retransmitted
   // PUBLISH (DUP) is acknowledged again but not delivered again.
   if (p.qos == qos::at_least_once) return append(ack<proto::puback>(p.packet_id));

@@ -106,6 +106,9 @@ void session::end_connection(clock::time_point now) {
   outgoing_unsent_ = !outgoing_.empty();
   outgoing_aliases_.clear();  // [MQTT-3.3.2-7]
   incoming_aliases_.clear();
+  // Unanswered messages of this connection are the broker's to send again (DUP); their ids go stale.
+  held_acks_.clear();
+  held_messages_ = 0;
   read_buffer_.shrink_to(initial_read_capacity);
   pending_.shrink_to(options_.write_buffer_limit);
   writing_.shrink_to(options_.write_buffer_limit);

@@ -141,6 +141,15 @@ class session {
   error_code resume_input(clock::time_point now);
   const connection_error& last_error() const noexcept { return last_error_; }
 
+  // Manual acknowledgement (options().manual_acknowledgement): the application is done with the message
+  // whose acknowledgement_id is `id`. Its PUBACK / PUBREC goes out, with `reason` (MQTT 5), once every message
+  // received before it is acknowledged too [MQTT-4.6.0-2], [MQTT-4.6.0-3]. An id of an earlier connection, or
+  // one already acknowledged, is ignored: the broker sends such a message again (DUP) if the session survives.
+  // Every copy of a message delivered to several streams must be acknowledged; the first error reason wins.
+  void acknowledge(std::uint64_t id, reason_code reason);
+  // Messages delivered and not yet acknowledged (manual acknowledgement), on this connection.
+  std::size_t unacknowledged() const noexcept { return held_messages_; }
+
   // Received messages, in order. Bounded by receive_queue_capacity.
   bool has_message() const noexcept { return !receive_queue_.empty(); }
   std::size_t message_count() const noexcept { return receive_queue_.size(); }
@@ -229,6 +238,9 @@ class session {
   // receive.cpp: incoming PUBLISH and its acknowledgement flows
   error_code handle_publish(const protocol::publish&, bool& consumed);
   error_code handle_pubrel(std::uint16_t id);
+  // acknowledgements.cpp: manual acknowledgement
+  std::uint64_t hold_acknowledgement(const protocol::publish&, bool duplicate, std::uint32_t copies);
+  error_code send_held_acknowledgements();
 
   // publish.cpp: admission of outgoing PUBLISH, and the acknowledgements that end its flows
   error_code check_publish(const coromqtt::message&) const;
@@ -284,6 +296,19 @@ class session {
   ring_buffer<coromqtt::message> receive_queue_;
   std::vector<std::uint16_t> incoming_qos2_;   // PUBREC sent, PUBREL awaited; sorted [MQTT-4.3.3-10]
   std::vector<std::string> incoming_aliases_;  // index = alias - 1
+  // Manual acknowledgement: one entry per incoming QoS 1/2 PUBLISH of this connection not yet answered, in
+  // arrival order; the ids are consecutive, so an id finds its entry by subtraction.
+  struct held_acknowledgement {
+    std::uint64_t id;
+    std::uint16_t packet_id;
+    coromqtt::qos qos;
+    bool duplicate;        // a QoS 2 duplicate (not delivered): answered as soon as its turn comes
+    std::uint32_t copies;  // deliveries not yet acknowledged; 0 = ready
+    reason_code reason;
+  };
+  ring_buffer<held_acknowledgement> held_acks_;
+  std::uint64_t next_acknowledgement_id_ = 1;
+  std::size_t held_messages_ = 0;  // held_acks_ entries that are messages, not duplicates
 
   // Output
   byte_buffer pending_;

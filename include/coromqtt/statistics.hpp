@@ -22,7 +22,9 @@ struct statistics {
   std::uint64_t connects = 0;             // connections the broker accepted
   std::uint64_t disconnects = 0;          // accepted connections that ended
   std::uint64_t pings_sent = 0;
-  std::uint64_t messages_expired = 0;     // MQTT 5: queued publishes dropped because their expiry passed first
+  std::uint64_t messages_expired = 0;
+  // Received for subscription streams already unsubscribed (before the broker confirmed it) and dropped.
+  std::uint64_t messages_dropped_unsubscribed = 0;     // MQTT 5: queued publishes dropped because their expiry passed first
   // Current values.
   std::size_t inflight = 0;               // QoS 1/2 publishes on the wire awaiting their acknowledgement
   std::size_t window_in_use = 0;          // QoS 1/2 publishes admitted and not completed (<= the window)

@@ -107,7 +107,7 @@ error_code session::handle(const proto::packet& packet, clock::time_point now, b
       return handle_pubcomp(p.packet_id, p.reason, p.properties);
     }
     case proto::packet_type::suback:
-      return handle_suback(std::get<proto::suback>(packet));
+      return handle_suback(std::get<proto::suback>(packet), now);
     case proto::packet_type::unsuback:
       return handle_unsuback(std::get<proto::unsuback>(packet));
     case proto::packet_type::pingresp:

@@ -84,6 +84,13 @@ struct subscribe_request {
   std::vector<subscription> subscriptions;
   std::optional<std::uint32_t> subscription_identifier;  // MQTT 5
   coromqtt::user_properties user_properties;
+  // The subscription stream (session::open_stream) that receives what these filters match; 0 = none (the
+  // client's receive queue).
+  std::uint64_t stream = 0;
+  // The session chose subscription_identifier (for a stream): sent only if the broker supports identifiers.
+  bool automatic_identifier = false;
+  // Sent again after a lost session: its SUBACK leaves the registry and the routing as they are.
+  bool restore = false;
 };
 
 class subscribe_op : public op_hook {

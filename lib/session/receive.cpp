@@ -10,33 +10,49 @@ namespace coromqtt::detail {
 namespace proto = coromqtt::protocol;
 
 error_code session::handle_publish(const proto::publish& p, bool& consumed) {
-  // Decide everything that needs room before changing any state: if the receive queue is full the packet
-  // stays in the buffer and is handled again, from scratch, once there is room.
-  const bool duplicate_qos2 = p.qos == qos::exactly_once &&
-                              std::binary_search(incoming_qos2_.begin(), incoming_qos2_.end(), p.packet_id);
-  const bool deliver = !duplicate_qos2;
-  if (deliver && receive_queue_.size() >= std::max<std::size_t>(options_.receive_queue_capacity, 1)) {
-    consumed = false;
-    return {};
-  }
-
+  // The topic, through the alias if there is one; the mapping itself changes only once the packet is taken.
   std::string_view topic = p.topic;
   if (const auto alias = p.properties.topic_alias) {
     if (*alias == 0 || *alias > options_.topic_alias_maximum)  // [MQTT-3.3.2-8], [MQTT-3.3.2-10]
       return violation(reason_code::topic_alias_invalid, make_error_code(error::protocol_violation),
                        "topic alias out of range");
-    if (incoming_aliases_.size() < *alias) incoming_aliases_.resize(*alias);
-    auto& mapped = incoming_aliases_[*alias - 1u];
-    if (!topic.empty())
-      mapped.assign(topic);
-    else if (mapped.empty())
-      return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
-                       "unknown topic alias");
-    topic = mapped;
+    if (topic.empty()) {
+      if (incoming_aliases_.size() < *alias || incoming_aliases_[*alias - 1u].empty())
+        return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
+                         "unknown topic alias");
+      topic = incoming_aliases_[*alias - 1u];
+    }
+  }
+
+  // Decide everything that needs room before changing any state: if a queue it goes to is full the packet
+  // stays in the buffer and is handled again, from scratch, once there is room.
+  const bool duplicate_qos2 = p.qos == qos::exactly_once &&
+                              std::binary_search(incoming_qos2_.begin(), incoming_qos2_.end(), p.packet_id);
+  const bool deliver = !duplicate_qos2;
+  bool to_default = deliver;
+  if (deliver && !router_.empty()) {  // without streams, everything goes to the receive queue
+    route_publish(topic, p);
+    to_default = route_to_default_;
+    for (const auto* s : route_streams_)
+      if (s->full()) {
+        consumed = false;
+        return {};
+      }
+  }
+  if (to_default && receive_queue_.size() >= std::max<std::size_t>(options_.receive_queue_capacity, 1)) {
+    consumed = false;
+    return {};
+  }
+  const std::size_t copies = !deliver ? 0 : (to_default ? 1 : 0) + (router_.empty() ? 0 : route_streams_.size());
+
+  if (p.properties.topic_alias && !p.topic.empty()) {
+    if (incoming_aliases_.size() < *p.properties.topic_alias) incoming_aliases_.resize(*p.properties.topic_alias);
+    incoming_aliases_[*p.properties.topic_alias - 1u].assign(p.topic);
   }
 
   stats_.messages_received.add();
   const bool manual = options_.manual_acknowledgement && p.qos != qos::at_most_once;
+  const bool held = manual && copies > 0;
   if (p.qos != qos::at_most_once && !duplicate_qos2) {
     // The broker broke our Receive Maximum [MQTT-3.3.4-9]; the standard's answer is DISCONNECT 0x93. With
     // automatic acknowledgement only QoS 2 messages (between PUBREC and PUBREL) are still unacknowledged here.
@@ -44,12 +60,9 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
         (manual || p.qos == qos::exactly_once))
       return violation(reason_code::receive_maximum_exceeded, make_error_code(error::protocol_violation),
                        "receive maximum exceeded");
-    if (p.qos == qos::exactly_once && !manual)
-      incoming_qos2_.insert(std::lower_bound(incoming_qos2_.begin(), incoming_qos2_.end(), p.packet_id),
-                            p.packet_id);
   }
-  if (deliver) {
-    auto& m = receive_queue_.emplace_back();
+  if (copies > 0) {
+    coromqtt::message m;
     m.topic.assign(topic);
     m.payload.assign(reinterpret_cast<const char*>(p.payload.data()), p.payload.size());
     m.qos = p.qos;
@@ -60,16 +73,29 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
       m.properties.subscription_identifiers.assign(p.properties.subscription_identifiers.begin(),
                                                    p.properties.subscription_identifiers.end());
     }
-    if (manual) m.acknowledgement_id = hold_acknowledgement(p, false, 1);
+    if (held) m.acknowledgement_id = hold_acknowledgement(p, false, static_cast<std::uint32_t>(copies));
+    if (!router_.empty()) {
+      for (auto* s : route_streams_) {
+        s->messages.emplace_back(m);
+        router_.mark_fed(*s);
+      }
+    }
+    if (to_default) receive_queue_.emplace_back(std::move(m));
     stats_.messages_delivered.add();
-  } else if (manual && !held_acks_.empty()) {
-    // A duplicate's PUBREC must not overtake the acknowledgements still held for earlier messages.
+  } else if (deliver) {
+    stats_.messages_dropped_unsubscribed.add();  // only streams already unsubscribed had asked for it
+  }
+  if (held) return {};
+  if (manual && !held_acks_.empty()) {
+    // Its acknowledgement must not overtake those still held for earlier messages.
     hold_acknowledgement(p, true, 0);
     return send_held_acknowledgements();
   }
-  if (manual && deliver) return {};
   // Method B of [MQTT-4.3.3]: deliver on PUBLISH, remember the identifier until PUBREL, so a retransmitted
   // PUBLISH (DUP) is acknowledged again but not delivered again.
+  if (p.qos == qos::exactly_once && !duplicate_qos2)
+    incoming_qos2_.insert(std::lower_bound(incoming_qos2_.begin(), incoming_qos2_.end(), p.packet_id),
+                          p.packet_id);
   if (p.qos == qos::at_least_once) return append(ack<proto::puback>(p.packet_id));
   if (p.qos == qos::exactly_once) return append(ack<proto::pubrec>(p.packet_id));
   return {};

@@ -23,6 +23,7 @@
 #include "session/outgoing_table.hpp"
 #include "session/ring_buffer.hpp"
 #include "session/statistics_counters.hpp"
+#include "session/subscription_router.hpp"
 #include "session/token_bucket.hpp"
 #include "session/topic_alias_table.hpp"
 
@@ -207,6 +208,26 @@ class session {
     return std::exchange(expired_unreported_, 0);
   }
 
+  // --- Subscription streams (streams.cpp) -----------------------------------------------------------------
+  // A message stream of its own for some subscriptions: a bounded queue (`capacity`, at least 1) that
+  // receives what the filters of a SUBSCRIBE naming it (subscribe_request::stream) match, once granted.
+  // While it is full the session stops reading, as for the receive queue. Returns its key.
+  std::uint64_t open_stream(std::size_t capacity);
+  enum class stream_status { open, closed, gone };
+  stream_status stream_state(std::uint64_t key) noexcept;
+  bool stream_has_message(std::uint64_t key) noexcept;
+  coromqtt::message pop_stream_message(std::uint64_t key);
+  // Unsubscribes the stream: nothing new reaches it (what is queued stays readable), and UNSUBSCRIBE goes out
+  // for its filters that no other stream receives. `op` (may be null) completes on that UNSUBACK, at once if
+  // there is nothing to unsubscribe.
+  void close_stream(std::uint64_t key, unsubscribe_op* op, clock::time_point now);
+  // The stream's owner is gone: closed as above, its queued messages dropped (acknowledged, with manual
+  // acknowledgement, so that they hold nothing up), the stream forgotten.
+  void destroy_stream(std::uint64_t key, clock::time_point now);
+  // Streams that received messages since the last call.
+  void take_fed_streams(std::vector<std::uint64_t>& keys) { router_.take_fed(keys); }
+  std::size_t stream_count() const noexcept { return router_.stream_count(); }
+
   // The filters the session will restore after a lost session.
   std::size_t subscription_count() const noexcept { return subscriptions_.size(); }
 
@@ -223,6 +244,8 @@ class session {
   struct registered_subscription {
     coromqtt::subscription subscription;
     std::optional<std::uint32_t> subscription_identifier;
+    bool automatic_identifier = false;  // chosen for a stream: sent only where the broker supports them
+    bool routed = false;                // a stream receives it (else the client's receive queue)
   };
 
   // input.cpp: framing, decoding, dispatch
@@ -238,6 +261,13 @@ class session {
   // receive.cpp: incoming PUBLISH and its acknowledgement flows
   error_code handle_publish(const protocol::publish&, bool& consumed);
   error_code handle_pubrel(std::uint16_t id);
+  // streams.cpp: where a message goes
+  // Fills route_streams_ with the streams that receive a message on `topic` and says whether the client's
+  // receive queue gets it too (route_to_default_).
+  void route_publish(std::string_view topic, const protocol::publish&);
+  std::uint32_t allocate_stream_identifier();
+  void unsubscribe_filters(std::vector<std::string> filters, unsubscribe_op* op, clock::time_point now);
+  void forget_registration(std::string_view filter);
   // acknowledgements.cpp: manual acknowledgement
   std::uint64_t hold_acknowledgement(const protocol::publish&, bool duplicate, std::uint32_t copies);
   error_code send_held_acknowledgements();
@@ -273,7 +303,7 @@ class session {
   // subscriptions.cpp
   void send_subscribe(std::uint16_t id, outgoing_entry&);
   void send_unsubscribe(std::uint16_t id, outgoing_entry&);
-  error_code handle_suback(const protocol::suback&);
+  error_code handle_suback(const protocol::suback&, clock::time_point now);
   error_code handle_unsuback(const protocol::unsuback&);
   void resubscribe(clock::time_point now);
 
@@ -331,6 +361,11 @@ class session {
   clock::time_point throttled_until_{};
 
   std::vector<registered_subscription> subscriptions_;
+  subscription_router router_;
+  std::vector<stream_queue*> route_streams_;  // scratch of route_publish()
+  bool route_to_default_ = true;
+  std::uint64_t next_stream_key_ = 1;
+  std::uint32_t next_stream_identifier_ = 1;
 
   // Enhanced authentication: the method and data of the exchange in progress (they must outlive encoding).
   std::string auth_method_;

@@ -82,6 +82,14 @@ struct client_options {
   bool resubscribe = true;  // restore every subscription when the broker did not keep the session
   user_properties connect_user_properties;  // MQTT 5 CONNECT
   bool request_problem_information = true;  // MQTT 5: ask for reason strings on errors
+  // Request/response (client::co_request): the topic responses are asked to go to. Empty: the broker's
+  // Response Information with "/responses" appended, when request_response_information is on and the broker
+  // sent one; else "coromqtt/responses/<16 random hex digits>", unique to this client object. A broker with
+  // access control needs one of the first two.
+  std::string response_topic;
+  // MQTT 5: ask the broker for Response Information in CONNACK (Request Response Information = 1) to derive the
+  // response topic from. Off by default: brokers rarely send one (mosquitto does not).
+  bool request_response_information = false;
 
   // --- Flow control and bounds ------------------------------------------------------------------------------
   // Outgoing QoS 1/2 publishes admitted and not yet acknowledged; the broker's Receive Maximum lowers it.

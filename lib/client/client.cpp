@@ -115,6 +115,14 @@ void initiate_receive(client_impl& impl, asio::any_completion_handler<void(error
   start_receive_request(impl, std::move(handler));
 }
 
+void initiate_request(client_impl& impl, message request, std::chrono::steady_clock::duration timeout,
+                      asio::any_completion_handler<void(error_code, message)> handler) {
+  auto* w = new waiter<any_handler<message>, message>(impl, std::move(handler));
+  on_strand(impl, [&impl, w = unstarted{w}, m = std::move(request), timeout]() mutable {
+    impl.start_request(w.release(), std::move(m), timeout);
+  });
+}
+
 void initiate_flush(client_impl& impl, bool until_acknowledged, asio::any_completion_handler<void(error_code)> handler) {
   auto* w = new waiter<any_handler<>>(impl, std::move(handler));
   w->until_acknowledged = until_acknowledged;
@@ -215,6 +223,20 @@ asio::awaitable<message> client::co_receive() {
   auto [ec, m] = co_await asio::async_initiate<decltype(use_tuple), void(error_code, message)>(initiation, use_tuple);
   if (ec) throw mqtt_error(ec);
   co_return std::move(m);
+}
+
+asio::awaitable<message> client::co_request(message request, std::chrono::steady_clock::duration timeout) {
+  auto [ec, response] = co_await async_request(std::move(request), timeout, use_tuple);
+  if (ec) throw mqtt_error(ec);
+  co_return std::move(response);
+}
+
+asio::awaitable<message> client::co_request(std::string topic, std::string payload,
+                                            std::chrono::steady_clock::duration timeout) {
+  message request;
+  request.topic = std::move(topic);
+  request.payload = std::move(payload);
+  co_return co_await co_request(std::move(request), timeout);
 }
 
 asio::awaitable<event> client::co_next_event() {

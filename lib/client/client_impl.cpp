@@ -1,4 +1,5 @@
 #include "client/client_impl.hpp"
+#include "client/request_tracker.hpp"
 
 #include <coromqtt/protocol/reason_code.hpp>
 
@@ -218,6 +219,10 @@ void client_impl::acknowledge(std::uint64_t acknowledgement_id, reason_code reas
 
 void client_impl::abort_waiters(error_code ec) {
   while (auto* w = receive_waiters_.pop_front()) w->complete(ec, {});
+  if (requests_) requests_->abort_all(ec);
+  for (auto& [key, waiters] : stream_waiters_)
+    while (auto* w = waiters.pop_front()) w->complete(ec, {});
+  stream_waiters_.clear();
   while (auto* w = event_waiters_.pop_front()) w->complete(ec, {});
   while (auto* w = flush_waiters_.pop_front()) w->complete(ec);
   while (auto* w = connect_waiters_.pop_front()) w->complete(ec, {});
@@ -522,6 +527,7 @@ void client_impl::wake_writer() {
 }
 
 void client_impl::after_session_activity() {
+  if (requests_) requests_->on_activity();  // takes responses, and may acknowledge them
   if (session_.has_output()) wake_writer();
   if (session_.reauthentications() > reauthentications_seen_) {
     reauthentications_seen_ = session_.reauthentications();
@@ -543,6 +549,15 @@ void client_impl::deliver_messages() {
   while (!receive_waiters_.empty() && session_.has_message())
     receive_waiters_.pop_front()->complete({}, session_.pop_message());
   if (reader_waiting_ && session_.message_count() < options_.receive_queue_capacity) input_signal_.cancel();
+  if (!stream_waiters_.empty()) {
+    session_.take_fed_streams(fed_streams_);
+    for (const auto key : fed_streams_) serve_stream(key);
+  }
+}
+
+void client_impl::wake_reader() {
+  // The reader retries; if what blocked it is still full it waits again.
+  if (reader_waiting_) input_signal_.cancel();
 }
 
 void client_impl::check_flushed() {
@@ -701,9 +716,13 @@ void client_impl::cancel(std::uint64_t serial) {
     after_session_activity();
     return;
   }
-  cancel_waiter(receive_waiters_, serial) || cancel_waiter(event_waiters_, serial) ||
-      cancel_waiter(flush_waiters_, serial) || cancel_waiter(connect_waiters_, serial) ||
-      cancel_waiter(disconnect_waiters_, serial);
+  const bool found = cancel_waiter(receive_waiters_, serial) || cancel_waiter(event_waiters_, serial) ||
+                     cancel_waiter(flush_waiters_, serial) || cancel_waiter(connect_waiters_, serial) ||
+                     cancel_waiter(disconnect_waiters_, serial);
+  if (found) return;
+  for (auto& [key, waiters] : stream_waiters_)
+    if (cancel_waiter(waiters, serial)) return;
+  if (requests_ && requests_->cancel(serial)) after_session_activity();
 }
 
 }  // namespace coromqtt::detail

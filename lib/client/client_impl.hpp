@@ -35,6 +35,7 @@
 #include <random>
 #include <tuple>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 namespace coromqtt::detail {
@@ -134,6 +135,8 @@ using async_publish_op = session_op<publish_op, publish_result, any_handler<publ
 using async_subscribe_op = session_op<subscribe_op, subscribe_result, any_handler<subscribe_result>>;
 using async_unsubscribe_op = session_op<unsubscribe_op, unsubscribe_result, any_handler<unsubscribe_result>>;
 
+class request_tracker;
+
 class client_impl : public std::enable_shared_from_this<client_impl> {
  public:
   client_impl(asio::any_io_executor executor, client_options options);
@@ -164,6 +167,14 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void start_subscribe(subscribe_op*);
   void start_unsubscribe(unsubscribe_op*);
   void start_receive(receive_waiter*);
+  // Subscription streams (streams.cpp).
+  void start_subscribe_stream(subscribe_op*, std::uint64_t& key, std::size_t capacity);
+  void start_stream_receive(std::uint64_t key, receive_waiter*);
+  void start_stream_unsubscribe(std::uint64_t key, unsubscribe_op*);
+  std::optional<message> try_stream_receive(std::uint64_t key);
+  void destroy_stream(std::uint64_t key);  // from any thread: the subscription_stream object is gone
+  // Request/response (requests.cpp): co_request.
+  void start_request(receive_waiter*, message request, clock::duration timeout);
   void start_flush(flush_waiter*);
   void start_next_event(event_waiter*);
   void cancel(std::uint64_t serial);
@@ -177,6 +188,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void hand_over(Handler handler, Args&&... args);
 
  private:
+  friend class request_tracker;
   void deliver_completions();
 
   asio::awaitable<void> run();
@@ -196,6 +208,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   const endpoint& pick_endpoint();
   void after_session_activity();
   void deliver_messages();
+  void serve_stream(std::uint64_t key);  // hands a stream's messages to its waiting receivers
+  void wake_reader();
   void check_flushed();
   void fail_connection(error_code ec);
   void wake_writer();
@@ -236,6 +250,9 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
 
   // Waiting requests
   op_queue<receive_waiter> receive_waiters_;
+  std::unordered_map<std::uint64_t, op_queue<receive_waiter>> stream_waiters_;  // by stream key
+  std::vector<std::uint64_t> fed_streams_;                                       // scratch of deliver_messages()
+  std::unique_ptr<request_tracker> requests_;  // made by the first co_request
   op_queue<event_waiter> event_waiters_;
   op_queue<flush_waiter> flush_waiters_;
   op_queue<connect_waiter> connect_waiters_;

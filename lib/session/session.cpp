@@ -68,6 +68,7 @@ void session::begin_connection(const credentials& creds, clock::time_point now) 
       p.maximum_packet_size = options_.maximum_packet_size;
     if (options_.topic_alias_maximum) p.topic_alias_maximum = options_.topic_alias_maximum;
     if (!options_.request_problem_information) p.request_problem_information = false;
+    if (options_.request_response_information) p.request_response_information = true;  // [MQTT-3.1.2-28]
     p.user_properties = view_of(options_.connect_user_properties, property_scratch_);
     reauthenticating_ = false;
     if (options_.authenticator) {

@@ -213,6 +213,7 @@ void client_impl::acknowledge(std::uint64_t acknowledgement_id, reason_code reas
   on_strand(*this, [this, acknowledgement_id, reason] {
     if (destroyed_) return;
     session_.acknowledge(acknowledgement_id, reason);
+    if (session_.input_blocked()) wake_reader();  // the application held its maximum: one more may come in
     after_session_activity();
   });
 }

@@ -44,6 +44,15 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
     return {};
   }
   const std::size_t copies = !deliver ? 0 : (to_default ? 1 : 0) + (router_.empty() ? 0 : route_streams_.size());
+  // Manual acknowledgement: the application holds receive_maximum messages already. A broker that honours our
+  // Receive Maximum sends no more [MQTT-3.3.4-9]; one that does not (mosquitto 2.0.11 with messages queued for
+  // us) is made to wait here, so the application's pace bounds what it holds either way. Only messages the
+  // application can release count: QoS 2 receipts waiting for PUBREL must not stop the PUBREL from being read.
+  if (copies > 0 && p.qos != qos::at_most_once && options_.manual_acknowledgement &&
+      held_messages_ >= std::max<std::uint16_t>(options_.receive_maximum, 1)) {
+    consumed = false;
+    return {};
+  }
 
   if (p.properties.topic_alias && !p.topic.empty()) {
     if (incoming_aliases_.size() < *p.properties.topic_alias) incoming_aliases_.resize(*p.properties.topic_alias);
@@ -54,10 +63,10 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
   const bool manual = options_.manual_acknowledgement && p.qos != qos::at_most_once;
   const bool held = manual && copies > 0;
   if (p.qos != qos::at_most_once && !duplicate_qos2) {
-    // The broker broke our Receive Maximum [MQTT-3.3.4-9]; the standard's answer is DISCONNECT 0x93. With
-    // automatic acknowledgement only QoS 2 messages (between PUBREC and PUBREL) are still unacknowledged here.
-    if (version_ == protocol_version::v5 && incoming_qos2_.size() + held_messages_ >= options_.receive_maximum &&
-        (manual || p.qos == qos::exactly_once))
+    // The broker broke our Receive Maximum [MQTT-3.3.4-9] with QoS 2 messages between PUBREC and PUBREL; the
+    // standard's answer is DISCONNECT 0x93.
+    if (version_ == protocol_version::v5 && p.qos == qos::exactly_once &&
+        incoming_qos2_.size() >= options_.receive_maximum)
       return violation(reason_code::receive_maximum_exceeded, make_error_code(error::protocol_violation),
                        "receive maximum exceeded");
   }

@@ -24,8 +24,6 @@ namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
-clock::time_point now() noexcept { return clock::now(); }
-
 event make_event(event_kind kind, const endpoint* where = nullptr, unsigned attempt = 0) {
   event ev;
   ev.kind = kind;
@@ -51,55 +49,6 @@ asio::awaitable<bool> cancelled() {
 }
 
 }  // namespace
-
-// -----------------------------------------------------------------------------------------------------------------
-// Operations
-
-void client_impl::queue_completion(pending_completion& completion) {
-  completion.next_completion = nullptr;
-  (completions_tail_ ? completions_tail_->next_completion : completions_head_) = &completion;
-  completions_tail_ = &completion;
-  if (delivery_posted_ || tearing_down_) return;
-  delivery_posted_ = true;
-  asio::post(strand_, [self = shared_from_this()] { self->deliver_completions(); });
-}
-
-void client_impl::deliver_completions() {
-  // Only what was queued before this pass: completions that the handlers cause (a publish failing at once)
-  // go to the next pass, so a handler that keeps requesting cannot hold the reader and writer back.
-  auto* next = std::exchange(completions_head_, nullptr);
-  completions_tail_ = nullptr;
-  delivery_posted_ = false;
-  while (next) {
-    auto* completion = next;
-    next = completion->next_completion;
-    try {
-      completion->deliver();
-    } catch (...) {
-      // A handler threw (out of io_context::run, to the user): the rest of this pass is delivered later.
-      if (next) {
-        auto* last = next;
-        while (last->next_completion) last = last->next_completion;
-        last->next_completion = completions_head_;
-        if (!completions_head_) completions_tail_ = last;
-        completions_head_ = next;
-        if (!delivery_posted_) {
-          delivery_posted_ = true;
-          asio::post(strand_, [self = shared_from_this()] { self->deliver_completions(); });
-        }
-      }
-      throw;
-    }
-  }
-}
-
-template class session_op<publish_op, publish_result, any_handler<publish_result>>;
-template class session_op<subscribe_op, subscribe_result, any_handler<subscribe_result>>;
-template class session_op<unsubscribe_op, unsubscribe_result, any_handler<unsubscribe_result>>;
-template class waiter<any_handler<message>, message>;
-template class waiter<any_handler<event>, event>;
-template class waiter<any_handler<>>;
-template class waiter<any_handler<connection_info>, connection_info>;
 
 // -----------------------------------------------------------------------------------------------------------------
 // Construction and control
@@ -575,19 +524,6 @@ void client_impl::check_flushed() {
   }
 }
 
-void client_impl::push_event(event ev) {
-  if (auto* w = event_waiters_.pop_front()) {
-    w->complete({}, std::move(ev));
-    return;
-  }
-  if (events_.size() >= std::max<std::size_t>(options_.event_queue_capacity, 1)) {
-    events_.pop_front();
-    ++events_missed_;
-  }
-  ev.missed = std::exchange(events_missed_, 0) + ev.missed;
-  events_.emplace_back(std::move(ev));
-}
-
 connection_info client_impl::make_connection_info() const {
   const auto& c = session_.connack();
   connection_info info;
@@ -606,124 +542,6 @@ connection_info client_impl::make_connection_info() const {
   info.shared_subscription_available = c.limits.shared_subscription_available;
   info.user_properties = c.user_properties;
   return info;
-}
-
-// -----------------------------------------------------------------------------------------------------------------
-// Requests (on the strand)
-
-bool client_impl::try_publish_now(const message& m, error_code& ec) {
-  if (destroyed_ || !session_.try_publish_now(m, now(), ec)) return false;
-  wake_writer();
-  return true;
-}
-
-std::optional<message> client_impl::try_receive() {
-  if (!receive_waiters_.empty() || !session_.has_message()) return std::nullopt;
-  auto m = session_.pop_message();
-  if (reader_waiting_ && session_.message_count() < options_.receive_queue_capacity) input_signal_.cancel();
-  return m;
-}
-
-void client_impl::start_connect(connect_waiter* w) {
-  if (destroyed_) return w->complete(asio::error::operation_aborted, {});
-  if (session_.state() == session_state::connected) return w->complete({}, make_connection_info());
-  connect_waiters_.push_back(w);
-  paused_ = false;
-  disconnect_requested_ = false;
-  spawn_run();
-}
-
-void client_impl::start_disconnect(disconnect_options o, disconnect_waiter* w) {
-  if (destroyed_) return w->complete(asio::error::operation_aborted);
-  // A session that was to end with the connection cannot be given a life after it (MQTT 5, 3.14.2.2.2).
-  if (o.session_expiry_interval.value_or(0) != 0 && options_.session_expiry_interval == 0)
-    return w->complete(make_error_code(error::invalid_argument));
-  paused_ = true;
-  backoff_timer_.cancel();
-  if (!running_ || !transport_) return w->complete({});
-  disconnect_waiters_.push_back(w);
-  disconnect_requested_ = true;
-  if (session_.state() != session_state::connected) {
-    transport_->close();  // still connecting: nothing to say to the broker
-    return;
-  }
-  if (o.publish_will && session_.version() == protocol_version::v3_1_1) {
-    publish_will_on_close_ = true;  // the only way to keep the will in 3.1.1
-    transport_->close();
-    return;
-  }
-  const auto reason = o.publish_will ? reason_code::disconnect_with_will_message : o.reason;
-  session_.begin_disconnect(reason, o.session_expiry_interval, o.reason_string, o.user_properties);
-  wake_writer();
-}
-
-void client_impl::start_publish(publish_op* op) {
-  if (destroyed_) return op->complete(asio::error::operation_aborted, {});
-  session_.publish(*op, now());
-  after_session_activity();
-}
-
-void client_impl::start_subscribe(subscribe_op* op) {
-  if (destroyed_) return op->complete(asio::error::operation_aborted, {});
-  session_.subscribe(*op, now());
-  after_session_activity();
-}
-
-void client_impl::start_unsubscribe(unsubscribe_op* op) {
-  if (destroyed_) return op->complete(asio::error::operation_aborted, {});
-  session_.unsubscribe(*op, now());
-  after_session_activity();
-}
-
-void client_impl::start_receive(receive_waiter* w) {
-  if (destroyed_) return w->complete(asio::error::operation_aborted, {});
-  if (auto m = try_receive()) return w->complete({}, std::move(*m));
-  receive_waiters_.push_back(w);
-}
-
-void client_impl::start_flush(flush_waiter* w) {
-  if (destroyed_) return w->complete(asio::error::operation_aborted);
-  flush_waiters_.push_back(w);
-  check_flushed();
-}
-
-void client_impl::start_next_event(event_waiter* w) {
-  if (destroyed_) return w->complete(asio::error::operation_aborted, {});
-  if (!events_.empty()) {
-    auto ev = std::move(events_.front());
-    events_.pop_front();
-    return w->complete({}, std::move(ev));
-  }
-  event_waiters_.push_back(w);
-}
-
-namespace {
-// Completes the waiter with this serial, if it is in `queue`, with operation_aborted.
-template <class Waiter>
-bool cancel_waiter(op_queue<Waiter>& queue, std::uint64_t serial) {
-  auto* w = queue.find(serial);
-  if (!w) return false;
-  queue.erase(w);
-  if constexpr (std::is_same_v<Waiter, flush_waiter> || std::is_same_v<Waiter, disconnect_waiter>)
-    w->complete(asio::error::operation_aborted);
-  else
-    w->complete(asio::error::operation_aborted, {});
-  return true;
-}
-}  // namespace
-
-void client_impl::cancel(std::uint64_t serial) {
-  if (session_.cancel(serial)) {
-    after_session_activity();
-    return;
-  }
-  const bool found = cancel_waiter(receive_waiters_, serial) || cancel_waiter(event_waiters_, serial) ||
-                     cancel_waiter(flush_waiters_, serial) || cancel_waiter(connect_waiters_, serial) ||
-                     cancel_waiter(disconnect_waiters_, serial);
-  if (found) return;
-  for (auto& [key, waiters] : stream_waiters_)
-    if (cancel_waiter(waiters, serial)) return;
-  if (requests_ && requests_->cancel(serial)) after_session_activity();
 }
 
 }  // namespace coromqtt::detail

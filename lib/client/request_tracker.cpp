@@ -1,6 +1,8 @@
 // Request/response: see request_tracker.hpp.
 #include "client/request_tracker.hpp"
 
+#include <coromqtt/protocol/topic.hpp>
+
 #include <boost/asio/error.hpp>
 
 #include <cstdio>
@@ -91,8 +93,14 @@ void request_tracker::find_response_topic() {
   const auto& o = impl_.options_;
   const bool from_broker = o.response_topic.empty() && o.request_response_information;
   if (from_broker && impl_.session_.state() != session_state::connected) return;  // CONNACK says; wait for it
-  response_topic_ = choose_response_topic(
+  auto topic = choose_response_topic(
       o.response_topic, from_broker ? impl_.session_.connack().response_information : std::string{}, random_());
+  // A Response Topic is a topic name: no wildcards [MQTT-3.3.2-14], valid UTF-8 [MQTT-3.3.2-13].
+  if (const auto ec = protocol::validate_topic_name(topic)) {
+    while (auto* r = requests_.front()) finish(*r, ec, {});
+    return;
+  }
+  response_topic_ = std::move(topic);
   // Subscribed once, into a stream of its own: responses never reach co_receive().
   stream_ = impl_.session_.open_stream(o.receive_queue_capacity);
   state_ = topic_state::subscribing;
@@ -100,7 +108,7 @@ void request_tracker::find_response_topic() {
   op->serial = impl_.next_serial();
   op->request.subscriptions = {{response_topic_, {qos::exactly_once}}};
   op->request.stream = stream_;
-  impl_.session_.subscribe(*op, clock::now());  // may fail at once (a configured topic with a wildcard)
+  impl_.session_.subscribe(*op, clock::now());  // may fail at once (no packet identifier left)
   if (state_ == topic_state::unknown) return;
   // The SUBSCRIBE is ahead of these PUBLISH packets on the wire, so the broker has the subscription before
   // any responder can answer.

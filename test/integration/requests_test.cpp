@@ -3,6 +3,8 @@
 
 #include "client/request_tracker.hpp"
 
+#include <coromqtt/protocol/error.hpp>
+
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
@@ -89,7 +91,8 @@ TEST_CASE("request/response between two clients: many requests in flight, each g
   });
 }
 
-TEST_CASE("request/response: a configured response topic; timeout; cancellation; MQTT 3.1.1 refused",
+TEST_CASE("request/response: a configured response topic; timeout; cancellation; a wildcard response topic and MQTT 3.1.1 "
+          "refused",
           "[integration][requests]") {
   mosquitto broker;
   run_async([&](asio::io_context& io) -> asio::awaitable<void> {
@@ -123,6 +126,14 @@ TEST_CASE("request/response: a configured response topic; timeout; cancellation;
     const bool done = co_await eventually([&] { return cancelled.has_value(); }, 2s);
     REQUIRE(done);
     CHECK(*cancelled == asio::error::operation_aborted);
+
+    auto wild = options_for(broker, protocol_version::v5, "wildcard-response");
+    wild.response_topic = "replies/#";  // a filter, not a topic name
+    client wrong{io, wild};
+    co_await wrong.co_connect();
+    auto [wild_error, wild_none] = co_await wrong.async_request(unanswered, 1s, asio::as_tuple(asio::use_awaitable));
+    CHECK(wild_error == protocol::error::invalid_topic_name);  // [MQTT-3.3.2-14]
+    (void)wild_none;
 
     client old{io, options_for(broker, protocol_version::v3_1_1, "old")};
     co_await old.co_connect();

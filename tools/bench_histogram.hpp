@@ -43,6 +43,28 @@ class latency_histogram {
   std::uint64_t max() const noexcept { return count_ ? max_ : 0; }
   std::uint64_t min() const noexcept { return count_ ? min_ : 0; }
   double mean() const noexcept { return count_ ? sum_ / static_cast<double>(count_) : 0.0; }
+  double sum() const noexcept { return sum_; }
+
+  // For sending a histogram to another process (coromqtt bench --processes): visit(index, count) for each
+  // non-empty bucket; the receiver rebuilds it with add_bucket() for each, then set_extremes().
+  template <class Visit>
+  void for_each_bucket(Visit&& visit) const {
+    for (std::size_t i = 0; i < bucket_count; ++i) {
+      if (counts_[i] != 0) visit(i, counts_[i]);
+    }
+  }
+  // False for an index out of range.
+  bool add_bucket(std::size_t index, std::uint64_t n) noexcept {
+    if (index >= bucket_count) return false;
+    counts_[index] += n;
+    count_ += n;
+    return true;
+  }
+  void set_extremes(double sum, std::uint64_t min, std::uint64_t max) noexcept {
+    sum_ = sum;
+    min_ = min;
+    max_ = max;
+  }
 
   // The value below or at which `fraction` (0..1) of the samples lie: the midpoint of the bucket holding the
   // sample of that rank, clamped to the exact extremes.

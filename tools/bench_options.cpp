@@ -44,7 +44,12 @@ void print_bench_usage(std::FILE* out) {
       "  -k, --keepalive SECONDS  (default 60)\n"
       "  -i, --id-prefix PREFIX   client identifiers PREFIX-<index> (default\n"
       "                           coromqtt-bench-<process id>)\n"
-      "      --connect-concurrency N  connection attempts in progress at once (default 100)\n"
+      "      --connect-concurrency N  connection attempts in progress at once, per process (default 100)\n"
+      "      --processes N        spread the clients over N worker processes, each with its own\n"
+      "                           file-descriptor limit; their figures are merged into one report\n"
+      "      --store DIR          pub: each client keeps its session in a file store, DIR/<index> (QoS 1/2\n"
+      "                           messages are on disk before they are sent; measures your disk)\n"
+      "      --store-no-fsync     with --store: write without fsync (survives the process, not the machine)\n"
       "      --idle SECONDS       sub: end after this long without a message (default 2)\n"
       "\n"
       "output:\n"
@@ -102,6 +107,8 @@ bool parse_number(std::string_view text, Number& out) {
   auto [p, ec] = std::from_chars(text.data(), end, out);
   return ec == std::errc{} && p == end;
 }
+
+constexpr std::size_t max_processes = 256;
 
 bool parse_seconds(std::string_view text, double& out) {
   // std::from_chars for double is in libstdc++ 11 and later.
@@ -161,11 +168,16 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::FIL
       o.quiet = true;
       continue;
     }
+    if (arg == "--store-no-fsync") {
+      o.store_fsync = false;
+      continue;
+    }
     if (arg == "--insecure") {
       o.insecure = true;
       continue;
     }
-    // Everything else takes a value.
+    // Everything else takes a value. A new option: a field in bench_options (with its default), a line in
+    // print_bench_usage, and a branch below.
     if (i + 1 >= argc) return fail("needs a value");
     const std::string_view value = argv[++i];
     auto number = [&](auto& out) { return parse_number(value, out); };
@@ -180,6 +192,8 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::FIL
       o.bind_addresses.emplace_back(value);
     } else if (arg == "--cafile") {
       o.ca_file = value;
+    } else if (arg == "--store") {
+      o.store_directory = value;
     } else if (arg == "--mosquitto") {
       o.mosquitto_path = value;
     } else if (arg == "-c" || arg == "--clients") {
@@ -216,6 +230,9 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::FIL
       o.keep_alive = std::chrono::seconds{k};
     } else if (arg == "-i" || arg == "--id-prefix") {
       o.client_id_prefix = value;
+    } else if (arg == "--processes") {
+      if (!number(o.processes) || o.processes == 0 || o.processes > max_processes)
+        return fail("not a number of processes from 1 to 256");
     } else if (arg == "--connect-concurrency") {
       if (!number(o.connect_concurrency) || o.connect_concurrency == 0) return fail("not a positive number");
     } else if (arg == "--idle") {
@@ -235,6 +252,11 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::FIL
     const std::string host = o.host.empty() ? "127.0.0.1" : o.host;
     const bool ipv6 = host.find(':') != std::string::npos;
     o.urls.push_back("mqtt://" + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(o.port ? o.port : 1883));
+  }
+  if (o.processes > o.clients) {
+    std::fprintf(err, "coromqtt bench: --processes %zu: more processes than clients (-c %zu)\n", o.processes,
+                 o.clients);
+    return std::nullopt;
   }
   if (o.mode == bench_mode::rtt && o.payload_size < 16) o.payload_size = 16;  // room for the send time
   if (o.mode == bench_mode::conn && !o.duration) o.duration = std::chrono::duration<double>{5.0};

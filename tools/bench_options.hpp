@@ -46,7 +46,10 @@ struct bench_options {
   std::size_t payload_size = 64;
   std::string topic = "bench/%i";
   std::optional<std::uint16_t> inflight;             // QoS 1/2 window per client (default 100; rtt: 1)
-  std::size_t connect_concurrency = 100;             // connection attempts at once
+  std::size_t connect_concurrency = 100;             // connection attempts at once (per process)
+  std::size_t processes = 1;  // worker processes sharing the clients (each has its own file-descriptor limit)
+  std::string store_directory;                       // pub: a file store per client under it (empty: none)
+  bool store_fsync = true;                           // --store-no-fsync: store_durability::no_fsync
   std::chrono::duration<double> idle_timeout{2.0};   // sub: the run ends after this long without a message
 
   // Output

@@ -1,6 +1,7 @@
 // The command lines of `coromqtt pub` and `coromqtt sub`: the flags of mosquitto_pub and mosquitto_sub, with
 // the same meanings, parsed into plain structs and turned into client_options. No I/O here, so every rule can
-// be unit tested (test/tools/cli_unit_test.cpp). docs/cli.md is the user's reference.
+// be unit tested (test/tools/cli_options_test.cpp). docs/cli.md is the user's reference; cli_parsing.hpp maps
+// the files that implement it.
 #pragma once
 
 #include <coromqtt/client.hpp>

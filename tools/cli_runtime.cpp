@@ -108,6 +108,25 @@ void tool_runtime::wait_for_signal() {
   }));
 }
 
+void tool_runtime::discard_received_messages() {
+  asio::co_spawn(*strand_, discard_messages(), asio::detached);
+}
+
+asio::awaitable<void> tool_runtime::discard_messages() {
+  // As watch_events: when the client is destroyed the wait completes with operation_aborted, and a message
+  // already on its way finds client_ empty.
+  std::uint64_t discarded = 0;
+  while (client_) {
+    auto [ec, m] = co_await client_->async_receive(asio::as_tuple(asio::use_awaitable));
+    if (ec || !client_) break;
+    ++discarded;
+    if (debugging())
+      debug("received PUBLISH on '" + m.topic + "' (QoS " + std::to_string(static_cast<int>(m.qos)) + ", " +
+            std::to_string(m.payload.size()) + " bytes): discarded");
+  }
+  if (discarded > 0) debug(std::to_string(discarded) + " received messages discarded");
+}
+
 asio::awaitable<void> tool_runtime::watch_events() {
   // The client is destroyed when main ends: a wait in progress then completes with operation_aborted, and an
   // event already on its way finds client_ empty.

@@ -54,6 +54,12 @@ class tool_runtime {
   // Cancels main's current wait, and any later one until main resets its cancellation state.
   void cancel_main();
 
+  // Takes every message the broker sends and drops it (a line each under -d), until the client goes. For a
+  // command that does not read messages (pub): messages still arrive, from the session a -c resumes or the
+  // subscriptions it holds, and once the receive queue was full the client would stop reading, acks included,
+  // and keep alive would then blame the broker. (The library acknowledges a message when it queues it.)
+  void discard_received_messages();
+
   // Why main's wait was cancelled.
   bool interrupted() const noexcept { return signal_number_ != 0; }
   int signal_number() const noexcept { return signal_number_; }
@@ -75,6 +81,7 @@ class tool_runtime {
 
  private:
   asio::awaitable<void> watch_events();
+  asio::awaitable<void> discard_messages();
   void wait_for_signal();
   reconnect_decision decide_reconnect(const connection_failure& failure);
 

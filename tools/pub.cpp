@@ -179,6 +179,8 @@ asio::awaitable<void> publish_repeatedly(tool_runtime& runtime, const pub_flags&
 
 asio::awaitable<int> publish_main(tool_runtime& runtime, const pub_flags& f) {
   auto& client = runtime.client();
+  // Before connecting: a resumed session (-c) may deliver its stored messages right after CONNACK.
+  runtime.discard_received_messages();
 
   std::string payload;
   if (f.payload_source != pub_flags::source::stdin_lines) {

@@ -244,6 +244,7 @@ int run_connections(const bench_options& o, const coromqtt::endpoint& where, ben
   summary.elapsed_seconds = std::chrono::duration<double>(clock_type::now() - begin).count();
   const auto rss_after = process_usage::now().current_rss_kib;
   summary.connections = connected;
+  summary.connected = connected;
   if (connected)
     summary.bytes_per_connection =
         static_cast<double>(rss_after - std::min(rss_after, rss_before)) * 1024.0 / static_cast<double>(connected);

@@ -78,6 +78,7 @@ class client_impl;
 void initiate_connect(client_impl&, asio::any_completion_handler<void(error_code, connection_info)>);
 void initiate_disconnect(client_impl&, disconnect_options, asio::any_completion_handler<void(error_code)>);
 void initiate_publish(client_impl&, message, asio::any_completion_handler<void(error_code, publish_result)>);
+void initiate_publish_stored(client_impl&, message, asio::any_completion_handler<void(error_code, publish_result)>);
 void initiate_subscribe(client_impl&, std::vector<subscription>, subscribe_properties,
                         asio::any_completion_handler<void(error_code, subscribe_result)>);
 void initiate_unsubscribe(client_impl&, std::vector<std::string>, user_properties,
@@ -183,6 +184,31 @@ class client {
   asio::awaitable<publish_result> co_publish(std::string topic, std::string payload, qos q = qos::at_most_once,
                                              bool retain = false);
 
+  // Hands the message over to the session store (options().store) and completes once it is durable there, as
+  // the store's policy defines it (file_store with fsync_batch: on disk), without waiting for PUBACK or PUBCOMP:
+  // the client then delivers it in the background, after reconnections and after a restart of the process on
+  // the same store (QoS 1 at least once, QoS 2 exactly once while the broker keeps the session). Takes no slot
+  // of the inflight window; publishers wait instead while the store is at its bounds (store_limits: wait, fail
+  // with error::queue_full, or drop the oldest queued message, whose publisher gets error::message_dropped).
+  // Without a store it completes once the client has taken the message (queued in memory). A QoS 0 message is
+  // stored only with store_limits::store_qos0, else it completes as co_publish does.
+  // Handler: void(error_code, publish_result); the result is empty (the broker's answer comes later, unseen).
+  // Errors: invalid topic (a protocol::error), error::qos_not_supported, error::retain_not_supported,
+  // error::queue_full, operation_aborted (cancelled, or the client was destroyed: the message, if already
+  // admitted, stays in the store and is still delivered).
+  // Cancellation (terminal, partial, total): completes at once with operation_aborted; a message already
+  // admitted is not withdrawn.
+  template <class Token>
+  auto async_publish_stored(message m, Token&& token) {
+    return asio::async_initiate<Token, void(error_code, publish_result)>(
+        [impl = impl_](auto handler, message msg) {
+          detail::initiate_publish_stored(*impl, std::move(msg), std::move(handler));
+        },
+        token, std::move(m));
+  }
+  // As async_publish_stored; throws mqtt_error.
+  asio::awaitable<void> co_publish_stored(message m);
+
   // Completes when everything queued so far is written to the transport (with `until_acknowledged`, when
   // every QoS 1/2 publish made so far is also acknowledged).
   template <class Token>
@@ -262,7 +288,8 @@ class client {
   // --- Receiving -------------------------------------------------------------------------------------------
   // The next message from the broker, in order of arrival. Messages wait in a bounded queue
   // (options().receive_queue_capacity); while it is full the client stops reading from the socket.
-  // Errors: operation_aborted (cancelled, or the client was destroyed).
+  // Errors: operation_aborted (cancelled, or the client was destroyed); error::invalid_argument at once when
+  // options().discard_incoming_messages is set (no message will ever come).
   template <class Token>
   auto async_receive(Token&& token) {
     return asio::async_initiate<Token, void(error_code, message)>(

@@ -51,6 +51,11 @@ enum class error {
   rejected_by_broker,           // the broker answered with an error reason code (reported beside this)
   subscription_refused,         // the broker refused at least one filter of a SUBSCRIBE (codes per filter)
   tls_configuration_failed,     // a CA, certificate or key file could not be loaded (or the key's password is wrong)
+  // Session stores
+  store_locked,                 // the store (directory) is in use by another live client
+  store_failed,                 // the store could not be read or written (the system's error is logged beside)
+  message_dropped,              // the store was full and its policy dropped this (oldest) message
+  // Message expiry, request/response, subscription streams
   message_expired,              // MQTT 5: the Message Expiry Interval passed while the message waited to be sent
   request_timeout,              // co_request: no response within the timeout
   mqtt5_required,               // the feature exists only in MQTT 5 (request/response)

@@ -6,6 +6,7 @@
 #include <coromqtt/endpoint.hpp>
 #include <coromqtt/message.hpp>
 #include <coromqtt/reconnect.hpp>
+#include <coromqtt/store.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -80,6 +81,11 @@ struct client_options {
   // (0) is half the keep alive, so death is detected within 1.5 x keep alive.
   std::chrono::steady_clock::duration ping_timeout{};
   bool resubscribe = true;  // restore every subscription when the broker did not keep the session
+  // Where the session survives this client object: null (the default) keeps it in the client's memory only;
+  // memory_store() across client objects of one process; file_store(directory) across process restarts. A
+  // client made on a store resumes what it holds: the stored client identifier with Clean Start = 0 (when the
+  // broker kept a session), unacknowledged messages in order, then the stored queue. See store.hpp.
+  std::shared_ptr<session_store> store;
   user_properties connect_user_properties;  // MQTT 5 CONNECT
   bool request_problem_information = true;  // MQTT 5: ask for reason strings on errors
   // Request/response (client::co_request): the topic responses are asked to go to. Empty: the broker's
@@ -124,6 +130,12 @@ struct client_options {
   // Incoming messages waiting for co_receive; when full the client stops reading from the socket, so the
   // broker feels the backpressure through TCP.
   std::size_t receive_queue_capacity = 1000;
+  // For a client that never calls co_receive (a publisher): every incoming message is acknowledged as usual
+  // (QoS 2 exactly once) and then dropped, counted in statistics::messages_discarded. Such a client may still
+  // be sent messages (subscriptions of a persistent session it resumes, a broker's mistake); queued for nobody
+  // they would fill the receive queue, which stops the reads that also carry the acknowledgements of its own
+  // publishes. co_receive then fails at once with error::invalid_argument. Default false: messages are queued.
+  bool discard_incoming_messages = false;
   // Connection events kept for co_next_event when nobody consumes them (the oldest are dropped and counted).
   std::size_t event_queue_capacity = 64;
   std::optional<coromqtt::rate_limit> rate_limit;

@@ -13,6 +13,7 @@ struct statistics {
   std::uint64_t bytes_sent = 0;           // every byte written to the transport
   std::uint64_t messages_received = 0;    // PUBLISH packets read, duplicates included
   std::uint64_t messages_delivered = 0;   // handed to the receive queue (a QoS 2 duplicate is not)
+  std::uint64_t messages_discarded = 0;   // acknowledged and dropped (client_options::discard_incoming_messages)
   std::uint64_t bytes_received = 0;       // every byte read from the transport
   std::uint64_t publishes_acked = 0;      // QoS 1/2 publishes the broker acknowledged (PUBACK / PUBCOMP)
   std::uint64_t retransmitted = 0;        // PUBLISH (DUP) and PUBREL re-sent when a session resumed
@@ -22,9 +23,12 @@ struct statistics {
   std::uint64_t connects = 0;             // connections the broker accepted
   std::uint64_t disconnects = 0;          // accepted connections that ended
   std::uint64_t pings_sent = 0;
-  std::uint64_t messages_expired = 0;
+  // Acknowledgements (PUBACK, PUBREC, PUBCOMP, SUBACK, UNSUBACK) for packet identifiers not in use: late
+  // duplicates from a confused broker, ignored (a PUBREC is answered with PUBREL, see docs/compliance.md).
+  std::uint64_t unexpected_acks = 0;
+  std::uint64_t messages_expired = 0;     // MQTT 5: queued publishes dropped because their expiry passed first
   // Received for subscription streams already unsubscribed (before the broker confirmed it) and dropped.
-  std::uint64_t messages_dropped_unsubscribed = 0;     // MQTT 5: queued publishes dropped because their expiry passed first
+  std::uint64_t messages_dropped_unsubscribed = 0;
   // Current values.
   std::size_t inflight = 0;               // QoS 1/2 publishes on the wire awaiting their acknowledgement
   std::size_t window_in_use = 0;          // QoS 1/2 publishes admitted and not completed (<= the window)

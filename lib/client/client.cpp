@@ -94,6 +94,14 @@ void initiate_publish(client_impl& impl, message m,
   start_publish_request(impl, std::move(m), std::move(handler));
 }
 
+void initiate_publish_stored(client_impl& impl, message m,
+                             asio::any_completion_handler<void(error_code, publish_result)> handler) {
+  auto* op = new async_publish_op(impl, std::move(handler));
+  op->message = std::move(m);
+  op->complete_when_stored = true;
+  on_strand(impl, [&impl, op = unstarted{op}]() mutable { impl.start_publish(op.release()); });
+}
+
 void initiate_subscribe(client_impl& impl, std::vector<subscription> subscriptions, subscribe_properties properties,
                         asio::any_completion_handler<void(error_code, subscribe_result)> handler) {
   auto* op = new async_subscribe_op(impl, std::move(handler));
@@ -183,6 +191,11 @@ asio::awaitable<publish_result> client::co_publish(std::string topic, std::strin
   m.qos = q;
   m.retain = retain;
   co_return co_await co_publish(std::move(m));
+}
+
+asio::awaitable<void> client::co_publish_stored(message m) {
+  auto [ec, result] = co_await async_publish_stored(std::move(m), use_tuple);
+  if (ec) throw mqtt_error(ec, result.reason, result.reason_string);
 }
 
 asio::awaitable<void> client::co_flush(bool until_acknowledged) {

@@ -65,6 +65,7 @@ client_impl::client_impl(asio::any_io_executor executor, client_options options)
     : strand_{make_client_strand(executor)},
       options_{std::move(options)},
       session_{options_, stats_},
+      store_{strand_, options_.store, session_},
       random_{std::random_device{}()},
       backoff_timer_{strand_},
       writer_signal_{strand_},
@@ -77,6 +78,7 @@ client_impl::client_impl(asio::any_io_executor executor, client_options options)
     endpoints_.push_back(std::move(*parsed));
   }
   if (endpoints_.empty()) throw mqtt_error(make_error_code(error::invalid_url), reason_code::success, "no broker");
+  store_.open();  // throws error::store_locked when another live client holds the store
 }
 
 client_impl::~client_impl() {
@@ -84,6 +86,7 @@ client_impl::~client_impl() {
   // io_context stopped first (its pending handlers destroyed, not run), requests are still held here: free
   // them with their handlers, as Asio frees the handlers it holds.
   tearing_down_ = true;
+  store_.close();
   session_.abort_all(asio::error::operation_aborted);
   abort_waiters(asio::error::operation_aborted);
   while (auto* completion = std::exchange(completions_head_, nullptr)) {
@@ -146,6 +149,7 @@ void client_impl::destroy() {
     self->paused_ = true;
     self->backoff_timer_.cancel();
     if (self->transport_) self->transport_->close();
+    self->store_.close();  // the last records written, the store free for the next client
     self->session_.abort_all(asio::error::operation_aborted);
     self->abort_waiters(asio::error::operation_aborted);
   });
@@ -354,12 +358,15 @@ asio::awaitable<void> client_impl::reader() {
       // The parallel group may have asked us to stop while a read was completing; that request went to the
       // read, not to the wait below, which would never end.
       if (state.cancelled() != asio::cancellation_type::none) co_return;
-      // The receive queue is full: stop reading, so the broker feels it through TCP.
-      reader_waiting_ = true;
-      input_signal_.expires_at(clock::time_point::max());
-      co_await input_signal_.async_wait(use_tuple);
-      reader_waiting_ = false;
-      if (const bool stop = co_await cancelled(); stop) co_return;
+      // The receive queue is full, or the bytes we owe the broker wait for the writer: stop reading, so the
+      // broker feels it through TCP. (Room may have been made already, while our last read was handled.)
+      if (!session_.input_resumable()) {
+        reader_waiting_ = true;
+        input_signal_.expires_at(clock::time_point::max());
+        co_await input_signal_.async_wait(use_tuple);
+        reader_waiting_ = false;
+        if (const bool stop = co_await cancelled(); stop) co_return;
+      }
       if (auto ec = session_.resume_input(now())) {
         after_session_activity();
         fail_connection(ec);
@@ -389,7 +396,8 @@ asio::awaitable<void> client_impl::writer() {
   const auto state = co_await asio::this_coro::cancellation_state;
   for (;;) {
     if (!session_.has_output()) {
-      if (session_.state() == session_state::disconnecting) co_return;  // DISCONNECT is out: we are done
+      // DISCONNECT is out: we are done (unless what precedes it still waits for the session store).
+      if (session_.state() == session_state::disconnecting && !session_.output_held()) co_return;
       // The connection may have failed (the reader saw the cut) while our last write was completing: the
       // group's stop request then reached the write, which had already succeeded, not the wait below, which
       // would never end and hold the run loop (no reconnect, ever).
@@ -478,6 +486,10 @@ void client_impl::wake_writer() {
 
 void client_impl::after_session_activity() {
   if (requests_) requests_->on_activity();  // takes responses, and may acknowledge them
+  if (store_.attached()) {
+    if (!store_.bound()) store_.bind(weak_from_this(), [this] { after_session_activity(); });
+    store_.pump();
+  }
   if (session_.has_output()) wake_writer();
   if (session_.reauthentications() > reauthentications_seen_) {
     reauthentications_seen_ = session_.reauthentications();
@@ -498,7 +510,8 @@ void client_impl::after_session_activity() {
 void client_impl::deliver_messages() {
   while (!receive_waiters_.empty() && session_.has_message())
     receive_waiters_.pop_front()->complete({}, session_.pop_message());
-  if (reader_waiting_ && session_.message_count() < options_.receive_queue_capacity) input_signal_.cancel();
+  // Room in the receive queue, or the writer took the pending bytes: the reader may go on.
+  if (reader_waiting_ && session_.input_resumable()) input_signal_.cancel();
   if (!stream_waiters_.empty()) {
     session_.take_fed_streams(fed_streams_);
     for (const auto key : fed_streams_) serve_stream(key);

@@ -14,6 +14,7 @@
 #include "session/ring_buffer.hpp"
 #include "session/session.hpp"
 #include "session/statistics_counters.hpp"
+#include "client/store_link.hpp"
 #include "transport/transport.hpp"
 
 #include <coromqtt/client.hpp>
@@ -130,6 +131,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   client_options options_;
   statistics_counters stats_;
   session session_;
+  store_link store_;  // the session store's thread and plumbing (after session_: it refers to it)
   std::vector<endpoint> endpoints_;
   std::size_t endpoint_index_ = 0;
   std::optional<endpoint> redirect_;  // an MQTT 5 Server Reference to try next

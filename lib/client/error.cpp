@@ -43,6 +43,9 @@ class category final : public boost::system::error_category {
       case error::subscription_refused: return "the broker refused a subscription";
       case error::tls_configuration_failed:
         return "TLS: a CA, certificate or key file could not be loaded, or the key's password is wrong";
+      case error::store_locked: return "the session store is in use by another live client";
+      case error::store_failed: return "the session store could not be read or written";
+      case error::message_dropped: return "the session store was full: the oldest message was dropped";
       case error::message_expired: return "the message expired before it could be sent";
       case error::request_timeout: return "no response to the request in time";
       case error::mqtt5_required: return "this needs MQTT 5";

@@ -81,7 +81,9 @@ void client_impl::push_event(event ev) {
 // Requests (on the strand)
 
 bool client_impl::try_publish_now(const message& m, error_code& ec) {
-  if (destroyed_ || !session_.try_publish_now(m, now(), ec)) return false;
+  if (destroyed_) return false;
+  const auto time = session_.publish_needs_time() ? now() : clock::time_point{};
+  if (!session_.try_publish_now(m, time, ec)) return false;
   wake_writer();
   return true;
 }
@@ -89,7 +91,7 @@ bool client_impl::try_publish_now(const message& m, error_code& ec) {
 std::optional<message> client_impl::try_receive() {
   if (!receive_waiters_.empty() || !session_.has_message()) return std::nullopt;
   auto m = session_.pop_message();
-  if (reader_waiting_ && session_.message_count() < options_.receive_queue_capacity) input_signal_.cancel();
+  if (reader_waiting_ && session_.input_resumable()) input_signal_.cancel();
   return m;
 }
 
@@ -146,6 +148,8 @@ void client_impl::start_unsubscribe(unsubscribe_op* op) {
 
 void client_impl::start_receive(receive_waiter* w) {
   if (destroyed_) return w->complete(asio::error::operation_aborted, {});
+  // Every message is dropped on arrival: waiting would be forever.
+  if (options_.discard_incoming_messages) return w->complete(make_error_code(error::invalid_argument), {});
   if (auto m = try_receive()) return w->complete({}, std::move(*m));
   receive_waiters_.push_back(w);
 }

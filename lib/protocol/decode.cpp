@@ -135,9 +135,10 @@ void read_publish(wire_reader& in, std::uint8_t flags, protocol_version version,
   if (p.qos != qos::at_most_once) read_packet_identifier(in, p.packet_id);  // [MQTT-2.2.1-2]
   if (is_v5(version)) detail::read_properties(in, detail::bit(packet_type::publish), p.properties);
   p.payload = in.rest();
-  // An empty topic name stands for the one the Topic Alias maps to; without an alias it is invalid
-  // [MQTT-4.7.3-1], and MQTT 3.1.1 has no aliases.
-  if (in.ok() && p.topic.empty() && !p.properties.topic_alias) in.fail(error::invalid_topic_name);
+  // An empty topic name stands for the one the Topic Alias maps to; without an alias it is a Protocol Error in
+  // MQTT 5 (3.3.2.1), and invalid in 3.1.1, which has no aliases [MQTT-4.7.3-1].
+  if (in.ok() && p.topic.empty() && !p.properties.topic_alias)
+    in.fail(is_v5(version) ? error::topic_name_missing : error::invalid_topic_name);
 }
 
 template <packet_type Type>

@@ -4,6 +4,7 @@
 #include <coromqtt/protocol/codec.hpp>
 
 #include "packet_mask.hpp"
+#include "plain_publish.hpp"
 #include "property_codec.hpp"
 #include "reason_table.hpp"
 #include "wire.hpp"
@@ -134,7 +135,7 @@ error check(const publish& p, protocol_version version) noexcept {
     if (p.topic.empty()) return error::invalid_topic_name;
     return check_no_properties(version, p.properties);
   }
-  if (p.topic.empty() && !p.properties.topic_alias) return error::invalid_topic_name;
+  if (p.topic.empty() && !p.properties.topic_alias) return error::topic_name_missing;
   return no_error;
 }
 
@@ -314,28 +315,33 @@ std::uint8_t first_byte(const auth&) noexcept { return first_byte(packet_type::a
 
 // ---------------------------------------------------------------------------------------------------------
 
+// The error travels as the enum (see wire.hpp): a std::error_code made per packet, even an empty one, calls
+// into libstdc++, and encode() never needs one.
 struct measurement {
   std::size_t remaining_length = 0;
-  encoded_size_result total{};
+  std::size_t size = 0;  // total bytes, fixed header included
+  error failure = detail::no_error;
   detail::property_block_sizes property_blocks{};
+
+  encoded_size_result result() const noexcept { return {size, detail::to_error_code(failure)}; }
 };
 
 template <class Packet>
 measurement measure(const Packet& p, protocol_version version) noexcept {
   measurement m;
   if (const error e = check(p, version); failed(e)) {
-    m.total.error = e;
+    m.failure = e;
     return m;
   }
   size_counter body{&m.property_blocks};
   put_body(body, p, version);
   if (failed(body.error())) {
-    m.total.error = body.error();
+    m.failure = body.error();
   } else if (body.size() > max_variable_byte_integer) {
-    m.total.error = error::packet_too_large;
+    m.failure = error::packet_too_large;
   } else {
     m.remaining_length = body.size();
-    m.total.size = 1 + detail::variable_byte_integer_size(static_cast<std::uint32_t>(body.size())) + body.size();
+    m.size = 1 + detail::variable_byte_integer_size(static_cast<std::uint32_t>(body.size())) + body.size();
   }
   return m;
 }
@@ -343,20 +349,22 @@ measurement measure(const Packet& p, protocol_version version) noexcept {
 template <class Packet>
 std::size_t write(const Packet& p, protocol_version version, std::span<std::uint8_t> out) noexcept {
   const measurement m = measure(p, version);
-  if (m.total.error || out.size() < m.total.size) return 0;
+  if (failed(m.failure) || out.size() < m.size) return 0;
   byte_writer writer{out.data(), &m.property_blocks};
   writer.byte(first_byte(p));
   writer.variable_byte_integer(static_cast<std::uint32_t>(m.remaining_length));
   put_body(writer, p, version);
-  return m.total.size;
+  return m.size;
 }
 
 }  // namespace
 
-encoded_size_result encoded_size(const publish& p, protocol_version version) { return measure(p, version).total; }
+encoded_size_result encoded_size(const publish& p, protocol_version version) {
+  return measure(p, version).result();
+}
 
 encoded_size_result encoded_size(const packet& p, protocol_version version) {
-  return std::visit([&](const auto& alternative) { return measure(alternative, version).total; }, p);
+  return std::visit([&](const auto& alternative) { return measure(alternative, version).result(); }, p);
 }
 
 std::size_t encode(const publish& p, protocol_version version, std::span<std::uint8_t> out) noexcept {
@@ -365,6 +373,29 @@ std::size_t encode(const publish& p, protocol_version version, std::span<std::ui
 
 std::size_t encode(const packet& p, protocol_version version, std::span<std::uint8_t> out) noexcept {
   return std::visit([&](const auto& alternative) { return write(alternative, version, out); }, p);
+}
+
+// The rules of check(const publish&) and the layout of put_body(..., const publish&), for no properties.
+std::size_t detail::encode_plain_publish(const plain_publish& p, protocol_version version,
+                                         std::span<std::uint8_t> out) noexcept {
+  if (p.qos > qos::exactly_once || (p.qos == qos::at_most_once && p.dup) ||
+      (p.qos != qos::at_most_once && p.packet_id == 0) || p.topic.empty() ||
+      p.topic.size() > detail::max_field_length)
+    return 0;
+  const std::size_t body = 2 + p.topic.size() + (p.qos != qos::at_most_once ? 2 : 0) + (is_v5(version) ? 1 : 0) +
+                           p.payload.size();
+  if (body > max_variable_byte_integer) return 0;
+  const std::size_t total = 1 + detail::variable_byte_integer_size(static_cast<std::uint32_t>(body)) + body;
+  if (out.size() < total) return 0;
+  byte_writer writer{out.data()};
+  writer.byte(static_cast<std::uint8_t>(static_cast<unsigned>(packet_type::publish) << 4 | (p.dup ? 0x08 : 0) |
+                                        static_cast<unsigned>(p.qos) << 1 | (p.retain ? 0x01 : 0)));
+  writer.variable_byte_integer(static_cast<std::uint32_t>(body));
+  writer.utf8_string(p.topic);
+  if (p.qos != qos::at_most_once) writer.two_byte_integer(p.packet_id);
+  if (is_v5(version)) writer.byte(0);  // Property Length 0
+  writer.bytes(p.payload);
+  return total;
 }
 
 }  // namespace coromqtt::protocol

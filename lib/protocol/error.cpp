@@ -1,4 +1,5 @@
-// The codec's error category and the reason code a receiver answers each error with [MQTT-4.13].
+// The codec's error category and the reason code a receiver closes the connection with for each error
+// [MQTT-4.13].
 #include <coromqtt/protocol/error.hpp>
 
 #include <string>
@@ -45,6 +46,7 @@ class category final : public std::error_category {
       case error::duplicate_property: return "property appears more than once";
       case error::invalid_property_value: return "invalid property value";
       case error::properties_in_v3: return "properties cannot be sent in MQTT 3.1.1";
+      case error::topic_name_missing: return "zero-length topic name without a topic alias";
     }
     return "unknown coromqtt.protocol error";
   }
@@ -79,9 +81,17 @@ reason_code reason_for(std::error_code ec) noexcept {
     case error::invalid_subscription_options:
     case error::unknown_property:
     case error::property_not_allowed:
+    // CONNECT travels only to a server; a client meeting one that is not MQTT 3.1.1 or 5 has bytes it cannot
+    // parse by this specification. (A server answers those with CONNACK 0x84 [MQTT-3.1.2-2], which is no
+    // DISCONNECT code.)
+    case error::invalid_protocol_name:
+    case error::unsupported_protocol_version:
       return reason_code::malformed_packet;
     // Parsed, but "data that is not allowed by the protocol" [MQTT-1.2]; the standard names each of these a
     // Protocol Error (a repeated property, a value out of range, an empty SUBSCRIBE, ...).
+    // A misplaced wildcard too [MQTT-4.7.1-1]: 0x8F Topic Filter invalid is for a filter that is well formed
+    // but refused, and only a server may send it (Table 3-10).
+    case error::invalid_topic_filter:
     case error::zero_packet_identifier:
     case error::subscription_option_out_of_range:
     case error::no_local_on_shared_subscription:
@@ -90,13 +100,11 @@ reason_code reason_for(std::error_code ec) noexcept {
     case error::duplicate_property:
     case error::invalid_property_value:
     case error::properties_in_v3:
+    case error::topic_name_missing:  // the standard's own words (3.3.2.1)
       return reason_code::protocol_error;
     case error::packet_too_large: return reason_code::packet_too_large;
-    case error::invalid_protocol_name:
-    case error::unsupported_protocol_version: return reason_code::unsupported_protocol_version;
     case error::invalid_topic_name: return reason_code::topic_name_invalid;
     case error::invalid_topic_alias: return reason_code::topic_alias_invalid;
-    case error::invalid_topic_filter: return reason_code::topic_filter_invalid;
   }
   return reason_code::unspecified_error;
 }

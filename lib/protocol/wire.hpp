@@ -292,6 +292,13 @@ inline bool has_wildcard(std::string_view topic) noexcept {
     std::memcpy(&word, at, sizeof word);
     if (has_zero_byte(word ^ repeated('+')) | has_zero_byte(word ^ repeated('#'))) return true;
   }
+  if (end - at >= 4) {  // the last 4 to 7 bytes in two overlapping loads, as one word
+    std::uint32_t low, high;
+    std::memcpy(&low, at, 4);
+    std::memcpy(&high, end - 4, 4);
+    const std::uint64_t word = low | std::uint64_t{high} << 32;
+    return (has_zero_byte(word ^ repeated('+')) | has_zero_byte(word ^ repeated('#'))) != 0;
+  }
   for (; at != end; ++at)
     if (*at == '+' || *at == '#') return true;
   return false;

@@ -45,14 +45,13 @@ error_code session::send_held_acknowledgements() {
       answer.reason = held.reason;
       ec = append(answer);
     } else {
+      // A PUBREC with an error ends the flow: no PUBREL follows [MQTT-4.3.3]. Otherwise the identifier is
+      // kept until PUBREL, so that a redelivery is recognised [MQTT-4.3.3-10]; with a store it is recorded
+      // first, and the PUBREC waits for that record.
+      if (!proto::is_error(held.reason)) remember_incoming_qos2(held.packet_id);
       auto answer = ack<proto::pubrec>(held.packet_id);
       answer.reason = held.reason;
       ec = append(answer);
-      // A PUBREC with an error ends the flow: no PUBREL follows [MQTT-4.3.3]. Otherwise the identifier is
-      // kept until PUBREL, so that a redelivery is recognised [MQTT-4.3.3-10].
-      const auto at = std::lower_bound(incoming_qos2_.begin(), incoming_qos2_.end(), held.packet_id);
-      if (!proto::is_error(held.reason) && (at == incoming_qos2_.end() || *at != held.packet_id))
-        incoming_qos2_.insert(at, held.packet_id);
     }
     if (ec) return ec;
   }

@@ -37,6 +37,10 @@ class byte_buffer {
     capacity_ = capacity;
   }
 
+  // The free space after the bytes, to write into before commit() takes what was written.
+  std::span<std::uint8_t> spare() noexcept { return {data_.get() + size_, capacity_ - size_}; }
+  void commit(std::size_t n) noexcept { size_ += std::min(n, capacity_ - size_); }
+
   void resize(std::size_t n) {  // new bytes are left uninitialised
     reserve(n);
     size_ = n;

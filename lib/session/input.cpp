@@ -17,9 +17,12 @@ std::span<std::uint8_t> session::read_space() {
   // read_buffer_ holds the bytes read and not yet processed; the read goes into the capacity beyond them.
   const std::size_t held = read_buffer_.size();
   std::size_t wanted = held + 1;
-  // A packet whose header is in: make room for all of it at once (bounded by read_frame's size check).
+  // A packet whose header is in: make room for it, but at most double what has arrived (or 256 KiB): a
+  // header announcing 200 MB followed by silence must cost nothing, and a large packet that does arrive
+  // still grows the buffer in a few steps.
   const auto frame = proto::read_frame(read_buffer_.bytes(), incoming_packet_limit());
-  if (frame.status == proto::frame_status::need_more && frame.needed > wanted) wanted = frame.needed;
+  if (frame.status == proto::frame_status::need_more && frame.needed > wanted)
+    wanted = std::min(frame.needed, held + std::max(held, streaming_read_capacity));
   if (read_buffer_.capacity() < initial_read_capacity) wanted = std::max(wanted, initial_read_capacity);
   // The previous read filled the buffer: the broker is streaming, read bigger chunks.
   if (held == read_buffer_.capacity() && read_buffer_.capacity() < streaming_read_capacity)
@@ -31,19 +34,38 @@ std::span<std::uint8_t> session::read_space() {
 error_code session::on_read(std::size_t n, clock::time_point now) {
   read_buffer_.resize(read_buffer_.size() + n);  // the bytes were written into read_space()
   stats_.bytes_received.add(n);
-  keep_alive_.on_received(now);  // any bytes show the broker is alive, even part of a large packet
   return process_input(now);
 }
 
+bool session::input_resumable() const noexcept {
+  switch (input_wait_) {
+    case input_wait::none:
+      return false;
+    case input_wait::receive_queue:
+      return receive_queue_.size() < std::max<std::size_t>(options_.receive_queue_capacity, 1);
+    case input_wait::write_buffer:
+      return !output_full();
+  }
+  return false;
+}
+
 error_code session::resume_input(clock::time_point now) {
-  input_blocked_ = false;
+  input_wait_ = input_wait::none;
   return process_input(now);
 }
 
 error_code session::process_input(clock::time_point now) {
   std::size_t offset = 0;
+  std::size_t completed = 0;
   error_code ec;
   while (offset < read_buffer_.size() && state_ != session_state::disconnected) {
+    // Each packet may owe the broker an acknowledgement: once the bytes waiting for the writer reach their
+    // bound, stop, so that a broker flooding PUBREL or QoS 1 PUBLISH without reading what we owe it meets TCP
+    // backpressure instead of growing our memory.
+    if (state_ == session_state::connected && output_full()) {
+      input_wait_ = input_wait::write_buffer;
+      break;
+    }
     const auto rest = read_buffer_.bytes().subspan(offset);
     const auto frame = proto::read_frame(rest, incoming_packet_limit());
     if (frame.status == proto::frame_status::need_more) break;
@@ -61,11 +83,16 @@ error_code session::process_input(clock::time_point now) {
     ec = handle(packet, now, consumed);
     if (ec) break;
     if (!consumed) {
-      input_blocked_ = true;
+      input_wait_ = input_wait::receive_queue;
       break;
     }
     offset += frame.header.packet_size();
+    ++completed;
   }
+  // Only complete packets show that the broker is alive, as the standard counts them for keep alive
+  // [MQTT-3.1.2-22]: a broker that trickles bytes without ever finishing a packet is judged like a silent
+  // one.
+  if (completed) keep_alive_.on_received(now);
   // Keep the unprocessed tail (a partial packet, or packets waiting for room) at the front.
   read_buffer_.consume(offset);
   if (read_buffer_.empty() && read_buffer_.capacity() > streaming_read_capacity)

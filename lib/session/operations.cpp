@@ -18,10 +18,26 @@ bool session::cancel(std::uint64_t serial) {
   for (std::size_t i = 0; i < outbox_.size(); ++i) {
     auto* op = outbox_[i].op;
     if (!op || op->serial != serial) continue;
+    if (outbox_[i].store_seq) forget_stored(outbox_[i].store_seq, outbox_[i].message);
+    if (outbox_[i].holds_window) --window_in_use_;
     outbox_bytes_ -= outbox_[i].cost;
     outbox_.erase(i);
-    --window_in_use_;
     update_gauges();
+    op->complete(aborted, {});
+    return true;
+  }
+  for (std::size_t i = 0; i < held_.size(); ++i) {  // queued behind a stored backlog
+    auto* op = held_[i].op;
+    if (!op || op->serial != serial) continue;
+    forget_stored(held_[i].store_seq, held_[i].message);
+    if (held_[i].holds_window) --window_in_use_;
+    held_.erase(i);
+    update_gauges();
+    op->complete(aborted, {});
+    return true;
+  }
+  if (auto* op = store_waiters_.find(serial)) {  // the message is admitted: it goes on without its publisher
+    store_waiters_.erase(op);
     op->complete(aborted, {});
     return true;
   }
@@ -49,7 +65,14 @@ bool session::cancel(std::uint64_t serial) {
 }
 
 void session::abort_all(error_code ec) {
+  // Stored messages stay in the store for the next client; only their publishers are told.
   while (auto* op = admission_.pop_front()) op->complete(ec, {});
+  while (auto* op = store_waiters_.pop_front()) op->complete(ec, {});
+  while (!held_.empty()) {
+    auto* op = held_.front().op;
+    held_.pop_front();
+    if (op) op->complete(ec, {});
+  }
   while (!outbox_.empty()) {
     auto* op = outbox_.front().op;
     outbox_.pop_front();

@@ -74,6 +74,10 @@ class publish_op : public op_hook {
   coromqtt::message message;  // moved into the session once the message is admitted
   // When the session received the request: the Message Expiry Interval counts from here (session::publish).
   std::chrono::steady_clock::time_point requested_at{};
+  // With a store: complete once the message is durable in it, not on its acknowledgement (and take no slot of
+  // the inflight window). Without one: complete once admitted.
+  bool complete_when_stored = false;
+  std::uint64_t store_seq = 0;  // the message's sequence number in the store, once admitted (0: not stored)
   virtual void complete(error_code, publish_result) = 0;
 
  protected:

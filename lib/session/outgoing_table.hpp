@@ -45,6 +45,8 @@ struct outgoing_entry {
   bool needs_send = false;  // to be written (again) on the current connection
   bool dup = false;         // the next PUBLISH written for it is a retransmission
   bool counts_quota = false;  // written on this connection, so it holds one unit of the broker's Receive Maximum
+  bool holds_window = false;  // a publish that holds a slot of the inflight window until it completes
+  std::uint64_t store_seq = 0;  // the message's sequence number in the session store (0: not stored)
   std::uint16_t prev = 0;   // send order, by identifier (0 = none)
   std::uint16_t next = 0;
   // When the publisher handed the message over: a retransmission carries the Message Expiry Interval less
@@ -63,25 +65,17 @@ class outgoing_table {
     std::uint16_t id = last_;
     do id = id == max_identifier ? 1 : static_cast<std::uint16_t>(id + 1);
     while (bucket_of(id) != no_bucket);
-    last_ = id;
-
-    std::uint16_t slot;
-    if (!free_slots_.empty()) {
-      slot = free_slots_.back();
-      free_slots_.pop_back();
-    } else {
-      slot = static_cast<std::uint16_t>(slots_.size());
-      slots_.emplace_back();
-      if (slots_.size() * 2 > index_.size()) rehash(index_.size() * 2);
-    }
-    insert(id, slot);
-    auto& e = slots_[slot];
-    e.prev = tail_;
-    e.next = 0;
-    (tail_ ? entry(tail_).next : head_) = id;
-    tail_ = id;
-    ++in_use_;
+    take(id);
     return id;
+  }
+
+  // Takes `id` itself, appended to the send order: a session restored from a store resumes the identifiers it
+  // had. False when it is in use already. The cycle goes on after the last identifier claimed (claims come in
+  // send order).
+  bool claim(std::uint16_t id) {
+    if (id == 0 || bucket_of(id) != no_bucket) return false;
+    take(id);
+    return true;
   }
 
   void release(std::uint16_t id) {
@@ -132,6 +126,27 @@ class outgoing_table {
     std::uint16_t id = 0;  // 0 = empty
     std::uint16_t slot = 0;
   };
+
+  // Gives the free identifier `id` a slot, appends it to the send order and makes it the last one taken.
+  void take(std::uint16_t id) {
+    last_ = id;
+    std::uint16_t slot;
+    if (!free_slots_.empty()) {
+      slot = free_slots_.back();
+      free_slots_.pop_back();
+    } else {
+      slot = static_cast<std::uint16_t>(slots_.size());
+      slots_.emplace_back();
+      if (slots_.size() * 2 > index_.size()) rehash(index_.size() * 2);
+    }
+    insert(id, slot);
+    auto& e = slots_[slot];
+    e.prev = tail_;
+    e.next = 0;
+    (tail_ ? entry(tail_).next : head_) = id;
+    tail_ = id;
+    ++in_use_;
+  }
 
   std::size_t home_of(std::uint16_t id) const noexcept { return id & (index_.size() - 1); }
 

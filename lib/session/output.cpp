@@ -4,6 +4,8 @@
 #include "session/session.hpp"
 #include "session/session_internal.hpp"
 
+#include "protocol/plain_publish.hpp"
+
 #include <algorithm>
 #include <cassert>
 
@@ -23,6 +25,21 @@ std::uint32_t remaining_expiry(std::uint32_t interval, clock::duration waited) n
 
 error_code session::append_publish(const coromqtt::message& m, std::uint16_t packet_id, bool dup,
                                    clock::duration waited) {
+  // Most messages carry no property and need no topic alias: encoded from their fields, straight into the free
+  // space. Anything else, or anything that does not fit or cannot be encoded, takes the general path below,
+  // which also says why.
+  const bool aliasing = version_ == protocol_version::v5 && options_.auto_topic_alias &&
+                        connack_.limits.topic_alias_maximum > 0;
+  if (!aliasing && m.properties.empty()) {
+    const proto::detail::plain_publish plain{m.topic, as_bytes(m.payload), m.qos, m.retain, dup, packet_id};
+    const std::size_t written = proto::detail::encode_plain_publish(plain, version_, pending_.spare());
+    const auto limit = connack_.limits.maximum_packet_size;
+    if (written != 0 && (!limit || written <= limit)) {
+      pending_.commit(written);
+      stats_.messages_sent.add();
+      return {};
+    }
+  }
   proto::publish p;
   p.topic = m.topic;
   p.payload = as_bytes(m.payload);
@@ -51,8 +68,16 @@ error_code session::append_publish(const coromqtt::message& m, std::uint16_t pac
 
 std::span<const std::uint8_t> session::prepare_write() {
   assert(writing_.empty());
-  writing_.swap(pending_);
-  stats_.write_buffer_bytes.set(0);
+  const auto n = writable_bytes();
+  output_gate_.taken += n;
+  if (n == pending_.size()) {
+    writing_.swap(pending_);
+  } else {
+    // Only the bytes whose records are durable go; the rest wait for their batch (persistence.cpp).
+    std::copy_n(pending_.data(), n, writing_.append(n).data());
+    pending_.consume(n);
+  }
+  stats_.write_buffer_bytes.set(pending_.size());
   return writing_.bytes();
 }
 
@@ -96,6 +121,8 @@ bool session::send_entry(std::uint16_t id, clock::time_point now) {
       if (pending_.size() >= options_.write_buffer_limit) return false;
       const auto& m = std::get<coromqtt::message>(e.request);
       if (!take_tokens(m, now)) return false;  // retransmissions are paced too
+      // After a lost session the identifier is new to the store too (it forgot them all).
+      if (e.store_seq) record(store_record::type::message_sent, e.store_seq, id);
       // Already written once, so never dropped: the broker may hold its QoS 2 state. Its expiry still counts
       // down from when it was handed over.
       if (auto ec = append_publish(m, id, e.dup, now - e.queued_at)) {
@@ -150,6 +177,7 @@ void session::pump(clock::time_point now) {
     if (m.qos == qos::at_most_once) {
       if (!take_tokens(m, now)) return;
       if (auto ec = check_publish(m); !ec) (void)append_publish(m, 0, false, waited);
+      if (item.store_seq) record_done(item.store_seq, m);  // at most once: written is done
       // A QoS 0 publisher completed when its message was queued; an invalid one is dropped here only if the
       // broker's limits changed while it waited (checked again against the new CONNACK).
     } else {
@@ -157,9 +185,10 @@ void session::pump(clock::time_point now) {
       if (!take_tokens(m, now)) return;
       if (auto ec = check_publish(m)) {
         auto* op = item.op;
+        if (item.store_seq) record_done(item.store_seq, m);
+        if (item.holds_window) --window_in_use_;
         outbox_bytes_ -= item.cost;
         outbox_.pop_front();
-        --window_in_use_;
         if (op) op->complete(ec, {});
         continue;
       }
@@ -169,6 +198,10 @@ void session::pump(clock::time_point now) {
       e.stage = m.qos == qos::at_least_once ? awaiting::puback : awaiting::pubrec;
       e.op = item.op;
       e.queued_at = item.queued_at;
+      e.holds_window = item.holds_window;
+      e.store_seq = item.store_seq;
+      // The store learns the identifier before the PUBLISH can leave (the output gate holds it until then).
+      if (e.store_seq) record(store_record::type::message_sent, e.store_seq, id);
       e.request = std::move(m);
       if (auto ec = append_publish(std::get<coromqtt::message>(e.request), id, false, waited)) {
         outbox_bytes_ -= item.cost;
@@ -188,7 +221,12 @@ void session::progress(clock::time_point now) {
   for (;;) {
     pump(now);
     bool admitted = false;
-    while (!admission_.empty() && room_for(admission_.front()->message) == room::yes) {
+    for (;;) {
+      if (admission_.empty()) break;
+      auto r = room_for(*admission_.front());
+      while (r == room::store_full && store_limits_.when_full == store_full_policy::drop_oldest && make_store_room())
+        r = room_for(*admission_.front());
+      if (r != room::yes) break;
       admit(*admission_.pop_front(), now);
       admitted = true;
     }

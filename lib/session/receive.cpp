@@ -28,7 +28,10 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
   // stays in the buffer and is handled again, from scratch, once there is room.
   const bool duplicate_qos2 = p.qos == qos::exactly_once &&
                               std::binary_search(incoming_qos2_.begin(), incoming_qos2_.end(), p.packet_id);
-  const bool deliver = !duplicate_qos2;
+  // A client told that nobody receives (discard_incoming_messages) acknowledges and drops every message, so
+  // that they can never fill the receive queue and stop the reads that carry its own acknowledgements.
+  const bool discard = options_.discard_incoming_messages;
+  const bool deliver = !duplicate_qos2 && !discard;
   bool to_default = deliver;
   if (deliver && !router_.empty()) {  // without streams, everything goes to the receive queue
     route_publish(topic, p);
@@ -89,10 +92,15 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
         router_.mark_fed(*s);
       }
     }
-    if (to_default) receive_queue_.emplace_back(std::move(m));
+    if (to_default) {
+      receive_queue_.emplace_back(std::move(m));
+      ++messages_queued_total_;
+    }
     stats_.messages_delivered.add();
   } else if (deliver) {
     stats_.messages_dropped_unsubscribed.add();  // only streams already unsubscribed had asked for it
+  } else if (discard && !duplicate_qos2) {
+    stats_.messages_discarded.add();
   }
   if (held) return {};
   if (manual && !held_acks_.empty()) {
@@ -102,18 +110,26 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
   }
   // Method B of [MQTT-4.3.3]: deliver on PUBLISH, remember the identifier until PUBREL, so a retransmitted
   // PUBLISH (DUP) is acknowledged again but not delivered again.
-  if (p.qos == qos::exactly_once && !duplicate_qos2)
-    incoming_qos2_.insert(std::lower_bound(incoming_qos2_.begin(), incoming_qos2_.end(), p.packet_id),
-                          p.packet_id);
+  if (p.qos == qos::exactly_once && !duplicate_qos2) remember_incoming_qos2(p.packet_id);
   if (p.qos == qos::at_least_once) return append(ack<proto::puback>(p.packet_id));
   if (p.qos == qos::exactly_once) return append(ack<proto::pubrec>(p.packet_id));
   return {};
+}
+
+void session::remember_incoming_qos2(std::uint16_t id) {
+  const auto at = std::lower_bound(incoming_qos2_.begin(), incoming_qos2_.end(), id);
+  if (at != incoming_qos2_.end() && *at == id) return;
+  incoming_qos2_.insert(at, id);
+  // Durable before the PUBREC leaves and before the message reaches the user: a restarted client then
+  // recognises the broker's retransmission.
+  if (store_attached_) record(store_record::type::incoming_received, 0, id);
 }
 
 error_code session::handle_pubrel(std::uint16_t id) {
   const auto it = std::lower_bound(incoming_qos2_.begin(), incoming_qos2_.end(), id);
   if (it != incoming_qos2_.end() && *it == id) {
     incoming_qos2_.erase(it);
+    if (store_attached_) record(store_record::type::incoming_released, 0, id);
     return append(ack<proto::pubcomp>(id));
   }
   // A PUBREL we have no record of (e.g. our PUBCOMP was lost with the connection): complete the flow anyway.
@@ -125,6 +141,7 @@ error_code session::handle_pubrel(std::uint16_t id) {
 coromqtt::message session::pop_message() {
   auto m = std::move(receive_queue_.front());
   receive_queue_.pop_front();
+  ++delivery_gate_.taken;
   stats_.receive_queue.set(receive_queue_.size());
   return m;
 }

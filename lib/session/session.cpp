@@ -32,10 +32,10 @@ session::~session() = default;
 // Connection lifecycle
 
 void session::begin_connection(const credentials& creds, clock::time_point now) {
-  pending_.clear();
+  drop_pending();
   writing_.clear();
   read_buffer_.clear();
-  input_blocked_ = false;
+  input_wait_ = input_wait::none;
   last_error_ = {};
   property_scratch_.clear();
 
@@ -44,6 +44,7 @@ void session::begin_connection(const credentials& creds, clock::time_point now) 
   c.clean_start = clean_start_next_;
   c.keep_alive = static_cast<std::uint16_t>(std::min<std::int64_t>(options_.keep_alive.count(), 65535));
   c.client_id = client_id_;
+  sent_empty_client_id_ = client_id_.empty();
   if (options_.will) {
     const auto& w = *options_.will;
     proto::will will;
@@ -84,6 +85,8 @@ void session::begin_connection(const credentials& creds, clock::time_point now) 
   // CONNECT is the only packet written before CONNACK [MQTT-3.1.0-1]. An oversized field is the user's error
   // and surfaces when the connection attempt fails.
   if (auto ec = append(c)) last_error_ = {ec, reason_code::success, {}, {}};
+  // CONNECT depends on no record: it may go whatever the store is doing.
+  output_gate_.durable = std::max(output_gate_.durable, output_gate_.taken + pending_.size());
   state_ = session_state::awaiting_connack;
   stats_.connection_attempts.add();
   keep_alive_.start({}, {}, now);  // off until CONNACK says what the keep alive is
@@ -93,10 +96,10 @@ void session::end_connection(clock::time_point now) {
   if (state_ == session_state::connected || state_ == session_state::disconnecting)
     stats_.on_disconnected(now);
   state_ = session_state::disconnected;
-  pending_.clear();
+  drop_pending();
   writing_.clear();
   read_buffer_.clear();
-  input_blocked_ = false;
+  input_wait_ = input_wait::none;
   quota_in_use_ = 0;
   throttled_until_ = {};
   for (auto id = outgoing_.first(); id; id = outgoing_.next(id)) {
@@ -134,6 +137,7 @@ void session::begin_disconnect(reason_code reason, std::optional<std::uint32_t> 
 void session::reset_session() {
   clean_start_next_ = true;
   incoming_qos2_.clear();
+  if (store_attached_) record(store_record::type::session_cleared, 0);
 }
 
 error_code session::handle_connack(const proto::connack& c, clock::time_point now) {
@@ -170,7 +174,9 @@ error_code session::handle_connack(const proto::connack& c, clock::time_point no
   connack_.server_keep_alive = p.server_keep_alive;
   if (p.assigned_client_identifier) {
     connack_.assigned_client_identifier = *p.assigned_client_identifier;
-    client_id_ = connack_.assigned_client_identifier;  // so that a reconnection resumes this session
+    // Only an identifier we left to the broker is replaced [MQTT-3.2.2-16]; kept so that a reconnection
+    // resumes this session. One the user configured stays: it names the session the user means.
+    if (sent_empty_client_id_) client_id_ = connack_.assigned_client_identifier;
   }
   if (p.response_information) connack_.response_information = *p.response_information;
   if (p.reason_string) connack_.reason_string = *p.reason_string;
@@ -188,6 +194,14 @@ error_code session::handle_connack(const proto::connack& c, clock::time_point no
   // Later connections resume this session if it can outlive the connection.
   clean_start_next_ =
       version_ == protocol_version::v5 ? options_.session_expiry_interval == 0 : options_.clean_start;
+  if (store_attached_) {
+    // What the broker keeps decides what a restarted client resumes.
+    if (!c.session_present) record(store_record::type::session_cleared, 0);
+    if (!clean_start_next_) {
+      store_records_.emplace_back().what = store_record::type::session;
+      store_records_.back().client_id = client_id_;
+    }
+  }
   resume_after_connack(c.session_present, now);
   return {};
 }
@@ -240,6 +254,9 @@ clock::time_point session::next_timer() const noexcept {
 
 error_code session::on_timer(clock::time_point now) {
   if (state_ != session_state::connected) return {};
+  // While our own receive queue holds the input back we do not read, so the broker's silence is ours: it is
+  // not held against it (PINGREQ still goes out, so the broker's own keep alive is served).
+  if (input_wait_ == input_wait::receive_queue) keep_alive_.on_received(now);
   if (keep_alive_.expired(now)) {
     last_error_ = {make_error_code(error::keep_alive_timeout), reason_code::keep_alive_timeout, {}, {}};
     return last_error_.error;

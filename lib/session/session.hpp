@@ -32,7 +32,9 @@
 #include <coromqtt/message.hpp>
 #include <coromqtt/options.hpp>
 #include <coromqtt/protocol/packets.hpp>
+#include <coromqtt/store.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -114,7 +116,8 @@ class session {
 
   const connack_info& connack() const noexcept { return connack_; }
   const broker_limits& limits() const noexcept { return connack_.limits; }
-  // The client identifier the broker assigned (MQTT 5), reused on later connections.
+  // The client identifier of the next CONNECT: the configured one, or the one the broker assigned when we
+  // sent an empty one (MQTT 5 [MQTT-3.2.2-16]), reused on later connections.
   const std::string& client_id() const noexcept { return client_id_; }
   // True until a connection succeeds that did not ask for a clean start.
   bool next_connect_is_clean() const noexcept { return clean_start_next_; }
@@ -134,11 +137,17 @@ class session {
   std::span<std::uint8_t> read_space();
   // `n` bytes were read into read_space(): processes every complete packet. Returns the error that ends the
   // connection (details in last_error()), or success. Processing stops early, with bytes left over, when the
-  // receive queue is full: see input_blocked() and resume_input().
+  // receive queue is full or the bytes waiting for the writer reach write_buffer_limit: see input_blocked()
+  // and resume_input().
   error_code on_read(std::size_t n, clock::time_point now);
-  // Whether unprocessed packets wait for room in the receive queue. The reader must not read more until
-  // resume_input() clears it (this is what makes a slow consumer slow the broker down).
-  bool input_blocked() const noexcept { return input_blocked_; }
+  // Whether unprocessed packets wait, for room in the receive queue (a slow consumer) or for the writer to
+  // take the pending bytes (a broker that does not read what we owe it: every packet we process may add an
+  // acknowledgement). The reader must not read more until resume_input() clears it: this is what makes the
+  // broker feel either through TCP, and what bounds the session's memory however the broker behaves.
+  bool input_blocked() const noexcept { return input_wait_ != input_wait::none; }
+  // Whether what blocked the input is gone (room in the receive queue, or the pending bytes taken by the
+  // writer): the reader should call resume_input().
+  bool input_resumable() const noexcept;
   error_code resume_input(clock::time_point now);
   const connection_error& last_error() const noexcept { return last_error_; }
 
@@ -152,20 +161,34 @@ class session {
   std::size_t unacknowledged() const noexcept { return held_messages_; }
 
   // Received messages, in order. Bounded by receive_queue_capacity.
-  bool has_message() const noexcept { return !receive_queue_.empty(); }
+  bool has_message() const noexcept {
+    return !receive_queue_.empty() && (!records_outstanding() || deliverable_messages() > 0);
+  }
   std::size_t message_count() const noexcept { return receive_queue_.size(); }
   coromqtt::message pop_message();
 
   // --- Output
   // -----------------------------------------------------------------------------------------------
 
-  bool has_output() const noexcept { return !pending_.empty(); }
+  bool has_output() const noexcept { return !pending_.empty() && (!records_outstanding() || writable_bytes() > 0); }
+  // Bytes the session holds for this connection: read and not yet processed, waiting for the writer, being
+  // written; and the capacity of those buffers. However the broker behaves these stay within one read buffer
+  // (the larger of 256 KiB and the packet being assembled, which grows only as its bytes arrive) plus twice
+  // write_buffer_limit (the bytes waiting, and the batch being written), plus one packet each.
+  std::size_t buffered_bytes() const noexcept {
+    return read_buffer_.size() + pending_.size() + writing_.size();
+  }
+  std::size_t buffer_capacity() const noexcept {
+    return read_buffer_.capacity() + pending_.capacity() + writing_.capacity();
+  }
   // Takes every pending byte for one write. Valid until commit_write(); call again only after it.
   std::span<const std::uint8_t> prepare_write();
   // The bytes from prepare_write() are written: frees the buffer, lets queued messages in.
   void commit_write(clock::time_point now);
   // Nothing is queued, pending or being written (QoS 1/2 acknowledgements may still be outstanding).
-  bool flushed() const noexcept { return pending_.empty() && writing_.empty() && outbox_.empty(); }
+  bool flushed() const noexcept {
+    return pending_.empty() && writing_.empty() && outbox_.empty() && spilled_through_ <= loaded_through_;
+  }
   // Nothing is queued or waiting for an acknowledgement either.
   bool quiescent() const noexcept { return flushed() && outgoing_.empty() && admission_.empty(); }
 
@@ -183,8 +206,13 @@ class session {
 
   // The fast path of QoS 0: encodes the message straight into the pending bytes when nothing is queued ahead
   // of it, the rate limit allows it and there is room. Returns false (nothing done) otherwise; then use
-  // publish() with an operation. An invalid message is reported through `ec` (and true is returned).
+  // publish() with an operation. An invalid message is reported through `ec` (and true is returned); `ec` is
+  // left as it is otherwise.
+  // `now` is read only under a rate limit (publish_needs_time()).
   bool try_publish_now(const coromqtt::message&, clock::time_point now, error_code& ec);
+  // Whether try_publish_now() needs the time: reading the clock can cost as much as the rest of a QoS 0
+  // publish (57 ns a call on a virtual machine here), so a caller without a rate limit may skip it.
+  bool publish_needs_time() const noexcept { return message_rate_.limited() || byte_rate_.limited(); }
 
   // Takes the operation: it completes when the message is queued (QoS 0) or acknowledged (QoS 1/2), or fails.
   // It waits first for room in the window / the queue (or fails with queue_full, per the options).
@@ -231,6 +259,37 @@ class session {
   // The filters the session will restore after a lost session.
   std::size_t subscription_count() const noexcept { return subscriptions_.size(); }
 
+  // --- Persistence (persistence.cpp) -------------------------------------------------------------------------
+  // With a session store, the session describes every change that must survive the process as store_records,
+  // and holds back what depends on them: bytes written after a record are not handed to the writer
+  // (prepare_write), nor messages received after it to the user (pop_message), until the record's batch is
+  // durable. The client moves the records to the store and the answers back; the session does no I/O.
+
+  // Before anything else: the session keeps its state in a store with these bounds, and resumes `recovered`.
+  // Until every in-flight message's body was loaded (store_ready()), publishes wait.
+  void attach_store(const store_limits&, const recovered_session& recovered);
+  bool has_store() const noexcept { return store_attached_; }
+  bool store_ready() const noexcept { return restoring_.empty(); }
+  bool has_store_records() const noexcept { return !store_records_.empty(); }
+  // Moves the records made so far into `batch` for one store write. One batch at a time: call again only
+  // after on_store_written().
+  void take_store_records(std::vector<store_record>& batch);
+  // The batch is durable: releases what waited for it (bytes, received messages, stored publishes).
+  void on_store_written(clock::time_point now);
+
+  // Messages to read back from the store (a backlog beyond the memory queue, or a restored session).
+  struct store_load {
+    std::uint64_t after = 0;
+    std::uint64_t upto = 0;
+    std::size_t max_count = 0;
+    std::size_t max_bytes = 0;
+  };
+  // The next load the session wants, if any; it is then outstanding until on_store_loaded().
+  std::optional<store_load> take_store_load();
+  void on_store_loaded(std::vector<stored_message>& loaded, const store_load&, clock::time_point now);
+  // Pending bytes held back until the store has what they depend on.
+  bool output_held() const noexcept { return writable_bytes() < pending_.size(); }
+
   void update_gauges();  // copies the current queue depths into the statistics
 
  private:
@@ -238,9 +297,13 @@ class session {
     coromqtt::message message;
     publish_op* op = nullptr;  // null for QoS 0 messages whose publisher already completed
     std::size_t cost = 0;      // bytes counted against max_queued_bytes
-    clock::time_point queued_at{};  // when the publisher handed it over (its expiry counts from then)
+    std::uint64_t store_seq = 0;  // in the session store (0: not stored)
+    bool holds_window = false;    // a QoS 1/2 publish holding a slot of the inflight window
+    // When the publisher handed it over (its expiry counts from then). A message read back from the store
+    // counts from when it was read: the store keeps no time.
+    clock::time_point queued_at{};
   };
-  enum class room { yes, window_full, buffer_full, queue_full };
+  enum class room { yes, window_full, buffer_full, queue_full, store_full, store_busy };
   struct registered_subscription {
     coromqtt::subscription subscription;
     std::optional<std::uint32_t> subscription_identifier;
@@ -261,6 +324,8 @@ class session {
   // receive.cpp: incoming PUBLISH and its acknowledgement flows
   error_code handle_publish(const protocol::publish&, bool& consumed);
   error_code handle_pubrel(std::uint16_t id);
+  // An incoming QoS 2 identifier enters the PUBREC-sent state (recorded in the store, if any).
+  void remember_incoming_qos2(std::uint16_t id);
   // streams.cpp: where a message goes
   // Fills route_streams_ with the streams that receive a message on `topic` and says whether the client's
   // receive queue gets it too (route_to_default_).
@@ -274,7 +339,7 @@ class session {
 
   // publish.cpp: admission of outgoing PUBLISH, and the acknowledgements that end its flows
   error_code check_publish(const coromqtt::message&) const;
-  room room_for(const coromqtt::message&) const noexcept;
+  room room_for(const publish_op&) const noexcept;
   void admit(publish_op&, clock::time_point now);
   void finish_publish(std::uint16_t id, error_code, publish_result);
   error_code handle_puback(std::uint16_t id, reason_code, const protocol::ack_properties&);
@@ -298,6 +363,10 @@ class session {
   // moves.
   void progress(clock::time_point now);
   std::uint16_t wire_quota() const noexcept;
+  // The bytes waiting for the writer are at write_buffer_limit: input stops until the writer takes them.
+  bool output_full() const noexcept {
+    return pending_.size() >= std::max<std::size_t>(options_.write_buffer_limit, 1);
+  }
   std::uint32_t incoming_packet_limit() const noexcept;
 
   // subscriptions.cpp
@@ -306,6 +375,23 @@ class session {
   error_code handle_suback(const protocol::suback&, clock::time_point now);
   error_code handle_unsuback(const protocol::unsuback&);
   void resubscribe(clock::time_point now);
+
+  // persistence.cpp
+  bool stores(const coromqtt::message& m) const noexcept {
+    return store_attached_ && (m.qos != qos::at_most_once || store_limits_.store_qos0);
+  }
+  room store_room_for(const publish_op&) const noexcept;
+  bool make_store_room();  // drop_oldest: drops the oldest queued message; false when none could go
+  void admit_stored(publish_op&);
+  void record(store_record::type, std::uint64_t seq, std::uint16_t packet_id = 0, std::size_t bytes = 0);
+  void record_done(std::uint64_t seq, const coromqtt::message&);
+  void record_subscriptions();
+  void forget_stored(std::uint64_t seq, const coromqtt::message&);
+  std::size_t writable_bytes() const noexcept;
+  std::size_t deliverable_messages() const noexcept;
+  bool records_outstanding() const noexcept { return !store_records_.empty() || store_batch_outstanding_; }
+  void drop_pending() noexcept;
+  void take_loaded(stored_message&, clock::time_point now);
 
   // auth.cpp
   error_code handle_auth(const protocol::auth&);
@@ -316,13 +402,15 @@ class session {
   protocol::protocol_version version_;
   session_state state_ = session_state::disconnected;
   std::string client_id_;
+  bool sent_empty_client_id_ = false;  // the CONNECT of this connection let the broker assign the identifier
   bool clean_start_next_;
   connack_info connack_;
   connection_error last_error_;
 
   // Input
+  enum class input_wait : std::uint8_t { none, receive_queue, write_buffer };
   byte_buffer read_buffer_;  // bytes read and not yet processed; reads go into its spare capacity
-  bool input_blocked_ = false;
+  input_wait input_wait_ = input_wait::none;
   ring_buffer<coromqtt::message> receive_queue_;
   std::vector<std::uint16_t> incoming_qos2_;   // PUBREC sent, PUBREL awaited; sorted [MQTT-4.3.3-10]
   std::vector<std::string> incoming_aliases_;  // index = alias - 1
@@ -351,6 +439,37 @@ class session {
   std::size_t window_in_use_ = 0;   // QoS 1/2 publishes admitted and not completed
   std::size_t quota_in_use_ = 0;    // QoS 1/2 publishes written on this connection and not acknowledged
   topic_alias_table outgoing_aliases_;  // MQTT 5, with auto_topic_alias: least recently used
+
+  // Persistence (persistence.cpp). Bytes and received messages are counted from the session's start; a batch
+  // cut at (bytes produced, messages received) lets that many through once durable.
+  struct store_gate {
+    std::uint64_t taken = 0;    // bytes handed to the writer (or dropped) / messages popped
+    std::uint64_t at_cut = 0;   // produced when the outstanding batch was cut
+    std::uint64_t durable = 0;  // produced when the last durable batch was cut
+  };
+  bool store_attached_ = false;
+  store_limits store_limits_;
+  std::vector<store_record> store_records_;
+  bool store_batch_outstanding_ = false;
+  std::size_t store_records_bytes_ = 0;  // message bytes in store_records_ and the outstanding batch
+  std::size_t store_batch_bytes_ = 0;
+  store_gate output_gate_;
+  store_gate delivery_gate_;
+  std::uint64_t messages_queued_total_ = 0;  // received messages ever queued
+  std::uint64_t last_seq_ = 0;               // the last message sequence number admitted
+  std::uint64_t seq_at_cut_ = 0;             // last_seq_ when the outstanding batch was cut
+  std::uint64_t seq_handed_ = 0;             // the last seq the store was handed
+  std::size_t stored_messages_ = 0;          // live in the store (counted against its bounds)
+  std::size_t stored_bytes_ = 0;
+  // Messages in the store and not in the outbox: those after loaded_through_ up to spilled_through_. While
+  // there are any, new messages go behind them (stored only; publishers still waiting for an acknowledgement
+  // keep theirs in held_).
+  std::uint64_t spilled_through_ = 0;
+  std::uint64_t loaded_through_ = 0;
+  bool store_load_outstanding_ = false;
+  ring_buffer<outbox_item> held_;
+  op_queue<publish_op> store_waiters_;   // complete_when_stored publishers, until their batch is durable
+  std::vector<std::uint16_t> restoring_;  // restored in-flight identifiers whose message is not loaded yet
   std::vector<protocol::user_property> property_scratch_;  // views for encoding user properties
   std::size_t expired_unreported_ = 0;
   std::string last_expired_topic_;

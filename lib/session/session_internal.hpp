@@ -81,6 +81,14 @@ inline bool is_publish_stage(awaiting a) noexcept {
 // [MQTT-3.2.2-15].
 template <class Packet>
 error_code session::append(const Packet& packet) {
+  // In the steady state it fits in the free space: encoded there directly, its size is measured once, by
+  // encode(). encoded_size() is asked only when it did not fit, or cannot be encoded.
+  if (const std::size_t written = proto::encode(packet, version_, pending_.spare())) {
+    const auto limit = connack_.limits.maximum_packet_size;
+    if (limit && written > limit) return make_error_code(error::packet_too_large);  // written, not committed
+    pending_.commit(written);
+    return {};
+  }
   const auto sized = proto::encoded_size(packet, version_);
   if (sized.error) return sized.error;
   const auto limit = connack_.limits.maximum_packet_size;

@@ -73,9 +73,13 @@ void session::unsubscribe(unsubscribe_op& op, clock::time_point now) {
 
 error_code session::handle_suback(const proto::suback& s, clock::time_point now) {
   auto* e = outgoing_.find(s.packet_id);
-  if (!e || e->stage != awaiting::suback)
+  if (!e) {  // a late duplicate, ignored like the other acknowledgements (publish.cpp)
+    stats_.unexpected_acks.add();
+    return {};
+  }
+  if (e->stage != awaiting::suback)
     return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
-                     "SUBACK for a packet identifier not awaiting one");
+                     "SUBACK for a packet identifier awaiting another acknowledgement");
   auto& request = std::get<subscribe_request>(e->request);
   if (s.reasons.size() != request.subscriptions.size())  // [MQTT-3.8.4-6]
     return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
@@ -114,6 +118,7 @@ error_code session::handle_suback(const proto::suback& s, clock::time_point now)
     else
       *same = {std::move(sub), request.subscription_identifier, automatic, routed};
   }
+  if (store_attached_) record_subscriptions();
   auto* op = static_cast<subscribe_op*>(e->op);
   const auto stream = request.stream;
   outgoing_.release(s.packet_id);
@@ -128,9 +133,13 @@ error_code session::handle_suback(const proto::suback& s, clock::time_point now)
 
 error_code session::handle_unsuback(const proto::unsuback& u) {
   auto* e = outgoing_.find(u.packet_id);
-  if (!e || e->stage != awaiting::unsuback)
+  if (!e) {  // a late duplicate, ignored like the other acknowledgements (publish.cpp)
+    stats_.unexpected_acks.add();
+    return {};
+  }
+  if (e->stage != awaiting::unsuback)
     return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
-                     "UNSUBACK for a packet identifier not awaiting one");
+                     "UNSUBACK for a packet identifier awaiting another acknowledgement");
   auto& request = std::get<unsubscribe_request>(e->request);
   unsubscribe_result result;
   if (version_ == protocol_version::v5) {
@@ -152,6 +161,7 @@ error_code session::handle_unsuback(const proto::unsuback& u) {
     });
     router_.drained(request.filters[i]);
   }
+  if (store_attached_) record_subscriptions();
   auto* op = static_cast<unsubscribe_op*>(e->op);
   outgoing_.release(u.packet_id);
   if (op) op->complete({}, std::move(result));

@@ -126,9 +126,11 @@ struct received_packet {
 };
 
 // Reads one whole packet, however the transport cuts the bytes (TLS records, WebSocket frames), keeping what
-// follows it in `pending` for the next call. Sets `ec` when the transport fails first.
-inline boost::asio::awaitable<received_packet> read_packet(detail::transport& transport, bytes& pending,
-                                                           boost::system::error_code& ec) {
+// follows it in `pending` for the next call. Sets `ec` when the transport fails first. `Stream` is a
+// detail::transport, or anything with the same `co_await read_some(buffer, ec)` (scripted_broker.hpp).
+template <class Stream = detail::transport>
+boost::asio::awaitable<received_packet> read_packet(Stream& transport, bytes& pending,
+                                                    boost::system::error_code& ec) {
   auto complete_length = [&]() -> std::size_t {  // 0 while the packet is not complete
     std::size_t remaining = 0;
     for (std::size_t i = 1, shift = 0; i < pending.size() && i <= 4; ++i, shift += 7) {

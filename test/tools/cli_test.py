@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Integration tests of `coromqtt pub` and `coromqtt sub`.
+"""Integration tests of `coromqtt pub` and `coromqtt sub` (and of `coromqtt bench`, group bench).
 
 Each run starts its own mosquitto on free loopback ports (plain, password-protected, Unix socket, WebSocket and TLS
 listeners, from a generated configuration and certificates made with openssl), runs the tool against it and against
 the peers people use beside it (mosquitto_pub, mosquitto_sub, MQTT.js), checks outputs, payload bytes and exit
 codes, and stops every process it started, whatever happens.
 
-Usage: cli_test.py --tool build/tools/coromqtt --group pub-sub|options|transports|mqttjs
+Usage: cli_test.py --tool build/tools/coromqtt --group pub-sub|options|transports|mqttjs|bench
                    [--mosquitto /usr/sbin/mosquitto] [--node-modules test/node/node_modules] [-k NAME]
 
 Prints one line per test and "N passed, N failed" at the end; exits 0 when all passed, 1 otherwise, and 77 (the
@@ -18,9 +18,11 @@ prints it (see Context.start_mosquitto_sub). Only then is anything published.
 """
 
 import argparse
+import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -754,6 +756,28 @@ def session_expiry_keeps_a_session_without_c(ctx):
 
 
 @test("options")
+def pub_resuming_a_session_with_many_stored_messages_acknowledges_them_and_completes(ctx):
+    # Issue 14.5: pub does not read messages, but a session it resumes (-c) sends it what was stored. Left in the
+    # receive queue (capacity 1000), they stopped the client's reading, acks included: keep alive then blamed
+    # the broker. pub must take them, acknowledge them and drop them.
+    cid = f"cli-test-resume-{os.getpid()}"
+    finished(ctx.start_sub("-c", "-i", cid, "-q", "1", "-t", ctx.topic("held"), "-E", ready=False), "sub -c -E")
+    ctx.pub_ok("-q", "1", "-t", ctx.topic("held"), "-l", stdin=b"".join(b"%d\n" % i for i in range(1500)))
+    # Connected for about a second (the messages arrive meanwhile), with a keep alive that would expire if
+    # the client stopped reading.
+    started = time.monotonic()
+    ctx.pub_ok("-c", "-i", cid, "-q", "1", "-k", "2", "-t", ctx.topic("out"), "-m", "x", "--repeat", "3",
+               "--repeat-delay", "0.5")
+    check(time.monotonic() - started < 5, "pub took longer than its repeats")
+    # They were acknowledged: the session holds nothing any more.
+    sub = Process([ctx.tool, "sub", "-p", ctx.port, "-c", "-i", cid, "-q", "1", "-t", ctx.topic("held"),
+                   "-W", "0.5"])
+    check_equal(finished(sub, "sub -c after pub took the messages", expected_status=27), b"",
+                "what the session still held")
+    Process([ctx.tool, "sub", "-p", ctx.port, "-i", cid, "-t", ctx.topic("x"), "-E"]).wait()  # clean up
+
+
+@test("options")
 def pub_with_retries_reconnects_and_delivers_after_a_broker_restart(ctx):
     own = Broker(ctx.mosquitto, tempfile.mkdtemp(dir=ctx.workdir), tls=False)
     try:
@@ -906,6 +930,130 @@ def pub_publishes_and_mqttjs_receives(ctx):
         props = " origin=coromqtt" if version == "5" else ""
         check_equal(out, [f"{ctx.topic(f'v{version}/q{q}')} {q} to MQTT.js {q}{props}" for q in (0, 1, 2)],
                     "what MQTT.js received")
+
+
+# --- Group bench: coromqtt bench against the test's mosquitto, spread over worker processes ------------------------
+
+def run_bench(ctx, *args, limit_descriptors=None, expected_status=0):
+    """Runs `coromqtt bench ARGS --json --quiet` against the test's broker; returns its summary, parsed."""
+    def limit():
+        if limit_descriptors:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit_descriptors, limit_descriptors))
+
+    proc = subprocess.Popen([str(a) for a in [ctx.tool, "bench", *args, "-L", f"mqtt://127.0.0.1:{ctx.port}",
+                                              "--json", "--quiet"]],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit, start_new_session=True)
+    _started.append(proc)
+    try:
+        out, err = proc.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise TestFailure(f"coromqtt bench {' '.join(map(str, args))} did not end within {RUN_TIMEOUT} s")
+    check(proc.returncode == expected_status,
+          f"coromqtt bench {' '.join(map(str, args))} exited with {proc.returncode}, expected {expected_status}: "
+          f"{err.decode(errors='replace')[-2000:]!r}")
+    check_workers_gone(proc.pid)
+    return json.loads(out) if out.strip() else {"stderr": err.decode(errors="replace")}
+
+
+def check_workers_gone(pgid):
+    """Nothing the tool started outlives it: its process group (workers stay in it) is empty."""
+    deadline = time.monotonic() + 2
+    while True:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        if time.monotonic() > deadline:
+            os.killpg(pgid, signal.SIGKILL)
+            raise TestFailure("a process of coromqtt bench's group was still running after it exited")
+        time.sleep(0.05)  # polling for processes to end: there is nothing to wait on
+
+
+def check_workers(summary, processes, clients):
+    workers = summary.get("workers", [])
+    check_equal(summary["processes"], processes, "processes")
+    check_equal(len(workers), processes, "workers reported")
+    check_equal(sorted(w["exit"] for w in workers), ["0"] * processes, "the workers' exit statuses")
+    check_equal(sum(w["clients"] for w in workers), clients, "the clients of the workers, added up")
+    for w in workers:
+        try:
+            os.kill(w["pid"], 0)
+            raise TestFailure(f"worker {w['pid']} is still running")
+        except ProcessLookupError:
+            pass
+
+
+@test("bench")
+def bench_conn_over_two_processes_merges_the_connections(ctx):
+    s = run_bench(ctx, "conn", "-c", "41", "-d", "0.3", "--processes", "2")
+    check_workers(s, 2, 41)
+    check_equal((s["clients"], s["connected"], s["connections"]), (41, 41, 41), "clients, connected, still connected")
+    check_equal(s["connect_ms"]["count"], 41, "connect times merged from both workers")
+    check(s["bytes_per_connection"] > 0, f"no memory per connection: {s!r}")
+    check_equal(s["failures"], {}, "failures")
+
+
+@test("bench")
+def bench_refuses_what_one_process_cannot_hold_and_processes_spread_it(ctx):
+    # 200 descriptors: 136 connections per process (64 are kept for the process's own use).
+    s = run_bench(ctx, "conn", "-c", "300", "-d", "0.3", limit_descriptors=200, expected_status=2)
+    check("do not fit in one process" in s["stderr"] and "--processes 3" in s["stderr"],
+          f"the refusal does not say what to do: {s['stderr']!r}")
+    s = run_bench(ctx, "conn", "-c", "300", "-d", "0.3", "--processes", "3", limit_descriptors=200)
+    check_workers(s, 3, 300)
+    check_equal(s["connected"], 300, "connected over three processes")
+
+
+@test("bench")
+def bench_conn_reports_why_connections_failed(ctx):
+    closed = free_port()
+    proc = subprocess.run([ctx.tool, "bench", "conn", "-c", "3", "-d", "0.1", "-L", f"mqtt://127.0.0.1:{closed}",
+                           "--quiet"], capture_output=True, timeout=RUN_TIMEOUT)
+    out = proc.stdout.decode()
+    check_equal(proc.returncode, 1, "exit status")
+    check("connections 0 of 3" in out, f"no count of connections: {out!r}")
+    check(re.search(r"\b3 failed: connect: Connection refused", out), f"no reason with its count: {out!r}")
+    check("0.00 KiB" not in out, f"a memory figure without a connection: {out!r}")
+
+
+@test("bench")
+def bench_pub_over_two_processes_merges_messages_and_latencies(ctx):
+    s = run_bench(ctx, "pub", "-q", "1", "-c", "3", "-n", "400", "-t", ctx.topic("%i"), "--processes", "2")
+    check_workers(s, 2, 3)
+    check_equal(s["messages"], 1200, "messages acknowledged")
+    check_equal(s["latency_us"]["count"], 1200, "latency samples merged from both workers")
+    check(s["msgs_per_s"] > 0 and s["cpu_s"] > 0, f"no rate or CPU time: {s!r}")
+
+
+@test("bench")
+def bench_sub_over_two_processes_counts_what_bench_pub_sends(ctx):
+    ready = os.path.join(ctx.workdir, "bench-sub-ready")
+    sub = Process([ctx.tool, "bench", "sub", "-c", "2", "-n", "300", "-t", ctx.topic("%i"), "--processes", "2",
+                   "--ready-file", ready, "-L", f"mqtt://127.0.0.1:{ctx.port}", "--json", "--quiet"])
+    deadline = time.monotonic() + READY_TIMEOUT
+    while not os.path.exists(ready):
+        check(time.monotonic() < deadline and sub.proc.poll() is None, "bench sub never became ready")
+        time.sleep(0.02)  # polling a file: there is nothing to wait on
+    run_bench(ctx, "pub", "-c", "2", "-n", "300", "-r", "3000", "-s", "32", "-t", ctx.topic("%i"))
+    s = json.loads(finished(sub, "bench sub"))
+    check_workers(s, 2, 2)
+    # 600 messages over the 599 intervals between the first and the last; each carried its send time.
+    check_equal(s["messages"], 599, "messages received (intervals)")
+    check_equal(s["latency_us"]["count"], 600, "latency samples")
+
+
+@test("bench")
+def bench_interrupted_over_two_processes_still_reports_and_every_worker_exits(ctx):
+    p = Process([ctx.tool, "bench", "pub", "-c", "2", "-d", "30", "-r", "2000", "--processes", "2",
+                 "-t", ctx.topic("%i"), "-L", f"mqtt://127.0.0.1:{ctx.port}", "--json"])
+    p.wait_for_stderr(r"\[ +1s\]")  # measuring: the first merged progress line
+    p.signal(signal.SIGINT)
+    check_equal(p.wait(), 1, "exit status of an interrupted run")
+    s = json.loads(p.stdout)
+    check(s["messages"] > 0, f"nothing counted: {s!r}")
+    check_equal(sorted(w["exit"] for w in s["workers"]), ["1", "1"], "the workers' exit statuses (interrupted)")
+    check_workers_gone(p.proc.pid)
 
 
 # --- Running ---------------------------------------------------------------------------------------------------------

@@ -48,6 +48,9 @@ enum class error {
   duplicate_property,                   // a property that may appear only once appears again
   invalid_property_value,               // e.g. Receive Maximum 0, Maximum QoS 2, Topic Alias 0
   properties_in_v3,                     // properties given for an MQTT 3.1.1 packet (encoding)
+  // PUBLISH, MQTT 5: a zero-length Topic Name without a Topic Alias, "a Protocol Error" (3.3.2.1); in 3.1.1 an
+  // empty topic is invalid_topic_name [MQTT-4.7.3-1]
+  topic_name_missing,
 };
 
 const std::error_category& protocol_category() noexcept;
@@ -56,9 +59,11 @@ inline std::error_code make_error_code(error e) noexcept {
   return {static_cast<int>(e), protocol_category()};
 }
 
-// The reason code a receiver sends in its DISCONNECT (or CONNACK) when it meets this error: Malformed
-// Packet (0x81), Protocol Error (0x82), Packet Too Large (0x95), Topic Name Invalid (0x90), ...
-// For an error_code of another category, Unspecified Error (0x80).
+// The reason code of the DISCONNECT a receiver closes the connection with when it meets this error: Malformed
+// Packet (0x81), Protocol Error (0x82), Packet Too Large (0x95), Topic Name Invalid (0x90), Topic Alias
+// Invalid (0x94). Every value is one Table 3-10 lets a Client send [MQTT-3.14.2-1] (and a Server too: no
+// server-only code is used). For an error_code of another category, Unspecified Error (0x80). A server
+// refusing a CONNECT's protocol name or level answers CONNACK 0x84 instead [MQTT-3.1.2-2]; that is not this.
 reason_code reason_for(std::error_code) noexcept;
 
 }  // namespace coromqtt::protocol

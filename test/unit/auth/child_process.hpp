@@ -34,6 +34,9 @@ class child_process {
   // Sends SIGTERM, then waits as wait() does.
   outcome terminate(std::chrono::milliseconds timeout);
 
+  // The child's process id (to signal it; wait() still reaps it).
+  pid_t pid() const noexcept { return pid_; }
+
   // What the child wrote on stderr so far (reads what is pending without waiting).
   const std::string& stderr_so_far();
 

@@ -34,10 +34,17 @@ TEST_CASE("Reason codes: the standard's names, and only its 43 values are known 
 }
 
 TEST_CASE("Every codec error has its own message and a reason code to answer with", "[names][errors]") {
+  // What a Client may put in DISCONNECT (Table 3-10, [MQTT-3.14.2-1]); 0x00 and 0x04 are not errors.
+  const std::vector<reason_code> client_disconnect_errors{
+      reason_code::unspecified_error,      reason_code::malformed_packet,        reason_code::protocol_error,
+      reason_code::implementation_specific_error, reason_code::topic_name_invalid,
+      reason_code::receive_maximum_exceeded, reason_code::topic_alias_invalid,   reason_code::packet_too_large,
+      reason_code::message_rate_too_high,  reason_code::quota_exceeded,          reason_code::administrative_action,
+      reason_code::payload_format_invalid};
   const std::string fallback = protocol_category().message(0);
   std::vector<std::string> messages;
   for (int value = static_cast<int>(error::malformed_variable_byte_integer);
-       value <= static_cast<int>(error::properties_in_v3); ++value) {
+       value <= static_cast<int>(error::topic_name_missing); ++value) {
     const std::error_code ec = static_cast<error>(value);
     CAPTURE(value);
     CHECK(ec.category().name() == std::string_view("coromqtt.protocol"));
@@ -48,7 +55,12 @@ TEST_CASE("Every codec error has its own message and a reason code to answer wit
     const reason_code reason = reason_for(ec);
     CHECK(is_known(reason));
     CHECK(is_error(reason));
+    // The client sends it: never a server-only code such as 0x8F, nor a CONNACK-only one such as 0x84.
+    CHECK(std::find(client_disconnect_errors.begin(), client_disconnect_errors.end(), reason) !=
+          client_disconnect_errors.end());
   }
+  CHECK(reason_for(error::invalid_topic_filter) == reason_code::protocol_error);
+  CHECK(reason_for(error::unsupported_protocol_version) == reason_code::malformed_packet);
   CHECK(reason_for(error::duplicate_property) == reason_code::protocol_error);
   CHECK(reason_for(error::truncated_field) == reason_code::malformed_packet);
   CHECK(reason_for(error::packet_too_large) == reason_code::packet_too_large);

@@ -31,6 +31,20 @@ TEST_CASE("Topic name validation [MQTT-4.7.0-1] [MQTT-4.7.3-1] [MQTT-4.7.3-2] [M
   CHECK(validate_topic_name(longest + "a") == error::invalid_topic_name);
 }
 
+TEST_CASE("A wildcard is found at every position of topic names of every length [MQTT-4.7.0-1]", "[topic]") {
+  for (std::size_t length = 1; length < 24; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      CAPTURE(length, at);
+      std::string topic(length, 'a');
+      CHECK_FALSE(validate_topic_name(topic));
+      for (const char wildcard : {'+', '#'}) {
+        topic[at] = wildcard;
+        CHECK(validate_topic_name(topic) == error::invalid_topic_name);
+      }
+    }
+  }
+}
+
 TEST_CASE("Topic filter validation [MQTT-4.7.1-1] [MQTT-4.7.1-2] [MQTT-4.8.2-1] [MQTT-4.8.2-2]", "[topic]") {
   const std::pair<std::string_view, std::error_code> table[] = {
       {"sport/tennis/player1/#", {}},

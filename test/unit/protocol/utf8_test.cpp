@@ -70,6 +70,27 @@ TEST_CASE("U+0000 is refused anywhere, also inside the word-at-a-time path [MQTT
   }
 }
 
+TEST_CASE("Every length and position: the last 1 to 7 bytes are checked as one word too", "[utf8]") {
+  for (std::size_t length = 1; length < 24; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      CAPTURE(length, at);
+      std::string text(length, 'a');
+      CHECK_FALSE(validate_utf8(text));
+      text[at] = '\0';
+      CHECK(validate_utf8(text) == error::utf8_null_character);  // [MQTT-1.5.4-2]
+      text[at] = '\xFF';
+      CHECK(validate_utf8(text) == error::invalid_utf8);  // [MQTT-1.5.4-1]
+      if (at + 1 < length) {
+        text[at] = '\xC3';  // U+00E9, well formed
+        text[at + 1] = '\xA9';
+        CHECK_FALSE(validate_utf8(text));
+        text[at + 1] = 'a';  // a lead byte without its continuation
+        CHECK(validate_utf8(text) == error::invalid_utf8);
+      }
+    }
+  }
+}
+
 TEST_CASE("U+FEFF is an ordinary character and is not stripped by the decoder [MQTT-1.5.4-3]", "[utf8]") {
   CHECK_FALSE(check("ef bb bf 'a'"));
   // A PUBLISH whose topic starts with a BOM keeps it.

@@ -76,6 +76,10 @@ class harness {
   clock::time_point now = clock::time_point{} + 1000h;  // far from the epoch, which some code treats as "unset"
 
   void advance(clock::duration d) { now += d; }
+  std::size_t statistics_queued() {
+    session->update_gauges();
+    return stats.queued_messages.get();
+  }
 
   // Everything the session wants written, decoded; the write is then committed.
   std::vector<written_packet> take_written() {

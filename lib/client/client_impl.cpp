@@ -519,8 +519,8 @@ void client_impl::deliver_messages() {
 }
 
 void client_impl::wake_reader() {
-  // The reader retries; if what blocked it is still full it waits again.
-  if (reader_waiting_) input_signal_.cancel();
+  // Room in a stream, or under our Receive Maximum: the reader may go on (it waits again if still blocked).
+  if (reader_waiting_ && session_.input_resumable()) input_signal_.cancel();
 }
 
 void client_impl::check_flushed() {

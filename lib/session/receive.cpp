@@ -29,7 +29,8 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
   const bool duplicate_qos2 = p.qos == qos::exactly_once &&
                               std::binary_search(incoming_qos2_.begin(), incoming_qos2_.end(), p.packet_id);
   // A client told that nobody receives (discard_incoming_messages) acknowledges and drops every message, so
-  // that they can never fill the receive queue and stop the reads that carry its own acknowledgements.
+  // that they can never fill the receive queue (or a stream) and stop the reads that carry its own
+  // acknowledgements.
   const bool discard = options_.discard_incoming_messages;
   const bool deliver = !duplicate_qos2 && !discard;
   bool to_default = deliver;
@@ -38,11 +39,14 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
     to_default = route_to_default_;
     for (const auto* s : route_streams_)
       if (s->full()) {
+        delivery_wait_ = input_wait::stream;
+        blocked_stream_ = s->key;
         consumed = false;
         return {};
       }
   }
   if (to_default && receive_queue_.size() >= std::max<std::size_t>(options_.receive_queue_capacity, 1)) {
+    delivery_wait_ = input_wait::receive_queue;
     consumed = false;
     return {};
   }
@@ -53,6 +57,7 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
   // application can release count: QoS 2 receipts waiting for PUBREL must not stop the PUBREL from being read.
   if (copies > 0 && p.qos != qos::at_most_once && options_.manual_acknowledgement &&
       held_messages_ >= std::max<std::uint16_t>(options_.receive_maximum, 1)) {
+    delivery_wait_ = input_wait::acknowledgements;
     consumed = false;
     return {};
   }

@@ -254,9 +254,12 @@ clock::time_point session::next_timer() const noexcept {
 
 error_code session::on_timer(clock::time_point now) {
   if (state_ != session_state::connected) return {};
-  // While our own receive queue holds the input back we do not read, so the broker's silence is ours: it is
-  // not held against it (PINGREQ still goes out, so the broker's own keep alive is served).
-  if (input_wait_ == input_wait::receive_queue) keep_alive_.on_received(now);
+  // While our own receive queue (a stream, the application's acknowledgements) holds the input back we do not
+  // read, so the broker's silence is ours: it is not held against it (PINGREQ still goes out, so the
+  // broker's own keep alive is served).
+  if (input_wait_ == input_wait::receive_queue || input_wait_ == input_wait::stream ||
+      input_wait_ == input_wait::acknowledgements)
+    keep_alive_.on_received(now);
   if (keep_alive_.expired(now)) {
     last_error_ = {make_error_code(error::keep_alive_timeout), reason_code::keep_alive_timeout, {}, {}};
     return last_error_.error;

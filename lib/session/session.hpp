@@ -408,9 +408,13 @@ class session {
   connection_error last_error_;
 
   // Input
-  enum class input_wait : std::uint8_t { none, receive_queue, write_buffer };
+  // What holds unprocessed input back: room for a received message (in the receive queue, in the stream
+  // `blocked_stream_`, or under our Receive Maximum with manual acknowledgement), or the writer.
+  enum class input_wait : std::uint8_t { none, receive_queue, stream, acknowledgements, write_buffer };
   byte_buffer read_buffer_;  // bytes read and not yet processed; reads go into its spare capacity
   input_wait input_wait_ = input_wait::none;
+  input_wait delivery_wait_ = input_wait::receive_queue;  // why handle_publish() left its packet, if it did
+  std::uint64_t blocked_stream_ = 0;
   ring_buffer<coromqtt::message> receive_queue_;
   std::vector<std::uint16_t> incoming_qos2_;   // PUBREC sent, PUBREL awaited; sorted [MQTT-4.3.3-10]
   std::vector<std::string> incoming_aliases_;  // index = alias - 1

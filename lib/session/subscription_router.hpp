@@ -26,7 +26,8 @@
 namespace coromqtt::detail {
 
 struct stream_queue {
-  explicit stream_queue(std::size_t bound) : capacity{bound} {}
+  stream_queue(std::uint64_t k, std::size_t bound) : key{k}, capacity{bound} {}
+  std::uint64_t key;
   std::size_t capacity;
   ring_buffer<coromqtt::message> messages;
   bool open = true;  // false once unsubscribed: nothing new arrives, what is queued can still be read
@@ -45,7 +46,7 @@ class subscription_router {
   bool empty() const noexcept { return streams_.empty() && routes_.empty(); }
 
   stream_queue& open(std::uint64_t key, std::size_t capacity) {
-    return *streams_.emplace(key, std::make_unique<stream_queue>(capacity)).first->second;
+    return *streams_.emplace(key, std::make_unique<stream_queue>(key, capacity)).first->second;
   }
   stream_queue* find(std::uint64_t key) noexcept {
     const auto it = streams_.find(key);

@@ -173,6 +173,7 @@ void session::take_store_records(std::vector<store_record>& batch) {
   store_batch_outstanding_ = true;
   output_gate_.at_cut = output_gate_.taken + pending_.size();
   delivery_gate_.at_cut = messages_queued_total_;
+  stream_gate_.at_cut = stream_receipts_total_;
   seq_at_cut_ = seq_handed_ = last_seq_;
   store_batch_bytes_ = std::exchange(store_records_bytes_, 0);
 }
@@ -182,6 +183,10 @@ void session::on_store_written(clock::time_point now) {
   store_batch_bytes_ = 0;
   output_gate_.durable = std::max(output_gate_.durable, output_gate_.at_cut);
   delivery_gate_.durable = std::max(delivery_gate_.durable, delivery_gate_.at_cut);
+  if (stream_gate_.at_cut > stream_gate_.durable) {
+    stream_gate_.durable = stream_gate_.at_cut;
+    router_.mark_waiting_fed();  // streams whose messages waited for this batch: the client serves them again
+  }
   while (!store_waiters_.empty() && store_waiters_.front()->store_seq <= seq_at_cut_)
     store_waiters_.pop_front()->complete({}, {});
   progress(now);

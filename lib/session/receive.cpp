@@ -92,8 +92,11 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
     }
     if (held) m.acknowledgement_id = hold_acknowledgement(p, false, static_cast<std::uint32_t>(copies));
     if (!router_.empty()) {
+      // With a store, each copy waits for the records made before it (the delivery gate, persistence.cpp).
+      const auto receipt = ++stream_receipts_total_;
       for (auto* s : route_streams_) {
         s->messages.emplace_back(m);
+        if (store_attached_) s->receipts.emplace_back(receipt);
         router_.mark_fed(*s);
       }
     }

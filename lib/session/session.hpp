@@ -460,6 +460,10 @@ class session {
   store_gate output_gate_;
   store_gate delivery_gate_;
   std::uint64_t messages_queued_total_ = 0;  // received messages ever queued
+  // The same for subscription streams: a receipt number per received message that went to streams, and the
+  // receipts the store has made safe to hand out (stream_gate_.taken is unused).
+  std::uint64_t stream_receipts_total_ = 0;
+  store_gate stream_gate_;
   std::uint64_t last_seq_ = 0;               // the last message sequence number admitted
   std::uint64_t seq_at_cut_ = 0;             // last_seq_ when the outstanding batch was cut
   std::uint64_t seq_handed_ = 0;             // the last seq the store was handed

@@ -36,14 +36,17 @@ session::stream_status session::stream_state(std::uint64_t key) noexcept {
 }
 
 bool session::stream_has_message(std::uint64_t key) noexcept {
-  const auto* s = router_.find(key);
-  return s && !s->messages.empty();
+  auto* s = router_.find(key);
+  if (!s || s->messages.empty()) return false;
+  // With a store, as for the receive queue: not before the records made before the message are durable.
+  return s->receipts.empty() || !records_outstanding() || s->receipts.front() <= stream_gate_.durable;
 }
 
 coromqtt::message session::pop_stream_message(std::uint64_t key) {
-  auto& messages = router_.find(key)->messages;
-  auto m = std::move(messages.front());
-  messages.pop_front();
+  auto* s = router_.find(key);
+  auto m = std::move(s->messages.front());
+  s->messages.pop_front();
+  if (!s->receipts.empty()) s->receipts.pop_front();
   return m;
 }
 

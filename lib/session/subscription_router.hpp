@@ -30,6 +30,9 @@ struct stream_queue {
   std::uint64_t key;
   std::size_t capacity;
   ring_buffer<coromqtt::message> messages;
+  // With a session store: per message, its receipt number (session::stream_receipts_total_). A message is
+  // handed out only once the store records made before it are durable (persistence.cpp).
+  ring_buffer<std::uint64_t> receipts;
   bool open = true;  // false once unsubscribed: nothing new arrives, what is queued can still be read
   bool fed = false;  // received a message since the client last looked (take_fed)
   bool full() const noexcept { return messages.size() >= capacity; }
@@ -101,6 +104,11 @@ class subscription_router {
   void mark_fed(stream_queue& s) noexcept {
     s.fed = true;
     any_fed_ = true;
+  }
+  // Every stream with messages queued counts as fed (messages held back by the store may go now).
+  void mark_waiting_fed() noexcept {
+    for (auto& [key, stream] : streams_)
+      if (!stream->messages.empty()) mark_fed(*stream);
   }
 
  private:

@@ -203,3 +203,42 @@ TEST_CASE("a full store: fail, or drop the oldest queued message", "[session][st
     CHECK(payload_of(w[1].as<proto::publish>()) == "2");
   }
 }
+
+TEST_CASE("with a store, a QoS 2 message for a subscription stream waits for its record too [MQTT-4.3.3-10]",
+          "[session][store][streams]") {
+  stored_harness h;
+  h.connect();
+  make_durable(h);
+  const auto stream = h.session->open_stream(10);
+  recorded_subscribe op;
+  op.request.subscriptions.push_back({"s/#", {qos::exactly_once}});
+  op.request.stream = stream;
+  h.session->subscribe(op, h.now);
+  make_durable(h);
+  const auto w = h.take_one();
+  const auto& s = w.as<proto::subscribe>();
+  REQUIRE(s.properties.subscription_identifier);
+  proto::suback ack;
+  ack.packet_id = s.packet_id;
+  const std::vector<reason_code> codes{reason_code::granted_qos_2};
+  ack.reasons = std::span<const reason_code>{codes};
+  REQUIRE_FALSE(h.feed(ack));
+  make_durable(h);  // the granted subscription
+  std::vector<std::uint64_t> fed;
+  h.session->take_fed_streams(fed);
+
+  auto p = incoming_publish("s/1", qos::exactly_once, 7, "once");
+  const std::vector<std::uint32_t> ids{*s.properties.subscription_identifier};
+  p.properties.subscription_identifiers = std::span<const std::uint32_t>{ids};
+  REQUIRE_FALSE(h.feed(p));
+  CHECK_FALSE(h.session->stream_has_message(stream));  // a crash now must not have shown it to the user
+  CHECK_FALSE(h.session->has_output());
+  h.session->take_fed_streams(fed);
+  const auto batch = make_durable(h);
+  REQUIRE(types_of(batch) == std::vector<type>{type::incoming_received});
+  h.session->take_fed_streams(fed);
+  CHECK(fed == std::vector<std::uint64_t>{stream});  // the client serves the stream's waiters again
+  REQUIRE(h.session->stream_has_message(stream));
+  CHECK(h.session->pop_stream_message(stream).payload == "once");
+  CHECK(h.take_one().type() == proto::packet_type::pubrec);
+}

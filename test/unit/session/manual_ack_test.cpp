@@ -106,7 +106,11 @@ TEST_CASE("manual acknowledgement: held messages count against our Receive Maxim
     REQUIRE_FALSE(h.feed(incoming_publish("t", qos::at_least_once, 3, "c")));
     CHECK(h.session->input_blocked());
     CHECK(h.session->message_count() == 2);
-    h.session->acknowledge(h.session->pop_message().acknowledgement_id, reason_code::success);
+    const auto first = h.session->pop_message();
+    // The receive queue has room, but what blocks the input is the held acknowledgements.
+    CHECK_FALSE(h.session->input_resumable());
+    h.session->acknowledge(first.acknowledgement_id, reason_code::success);
+    CHECK(h.session->input_resumable());
     REQUIRE_FALSE(h.session->resume_input(h.now));
     CHECK_FALSE(h.session->input_blocked());
     CHECK(h.session->message_count() == 2);

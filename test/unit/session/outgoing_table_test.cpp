@@ -67,6 +67,26 @@ TEST_CASE("outgoing_table: the cycle wraps from 65,535 to 1 and skips identifier
   CHECK(send_order(table) == std::vector<std::uint16_t>{2, 3, 4});
 }
 
+TEST_CASE("outgoing_table: a restored session claims its identifiers in send order; the cycle goes on after the "
+          "last",
+          "[window][identifiers][store]") {
+  outgoing_table table;
+  for (const std::uint16_t id : {65000, 65535, 2}) {
+    REQUIRE(table.claim(id));
+    table.entry(id).stage = awaiting::puback;
+  }
+  CHECK_FALSE(table.claim(2));  // in use already (a damaged store naming it twice)
+  CHECK_FALSE(table.claim(0));
+  CHECK(table.size() == 3);
+  CHECK(table.slot_count() == 3);
+  CHECK(table.find(65535) != nullptr);
+  CHECK(send_order(table) == std::vector<std::uint16_t>{65000, 65535, 2});
+  CHECK(take(table) == 3);
+  table.release(65535);
+  CHECK(send_order(table) == std::vector<std::uint16_t>{65000, 2, 3});
+  CHECK(take(table) == 4);
+}
+
 TEST_CASE("outgoing_table: all 65,535 identifiers in use, then none left", "[window][identifiers]") {
   outgoing_table table;
   for (int i = 0; i < 65535; ++i) REQUIRE(take(table) != 0);

@@ -127,8 +127,10 @@ TEST_CASE("streams: a full stream stops input until it is read; nothing is dropp
   }
   REQUIRE_FALSE(h.feed_bytes(wire));
   CHECK(h.session->input_blocked());
+  CHECK_FALSE(h.session->input_resumable());  // the receive queue is empty: the stream is what is full
   CHECK(h.take_written().size() == 2);  // PUBACK only for what was taken
   CHECK(h.session->pop_stream_message(slow).payload == "0");
+  CHECK(h.session->input_resumable());
   REQUIRE_FALSE(h.session->resume_input(h.now));
   CHECK(h.session->input_blocked());  // room for one: the fourth still waits
   CHECK(drain(h, slow) == strings{"1", "2"});

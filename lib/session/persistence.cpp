@@ -146,7 +146,12 @@ void session::forget_stored(std::uint64_t seq, const coromqtt::message& m) { rec
 void session::record_subscriptions() {
   auto& r = store_records_.emplace_back();
   r.what = store_record::type::subscriptions;
-  for (const auto& s : subscriptions_) r.subscriptions.push_back({s.subscription, s.subscription_identifier});
+  // An identifier the session chose for a stream was not sent to a broker without Subscription Identifiers
+  // (send_subscribe): the next client, which restores the subscription as a plain one, must not send it either.
+  const bool identifiers_sent = version_ == protocol_version::v5 && connack_.limits.subscription_identifier_available;
+  for (const auto& s : subscriptions_)
+    r.subscriptions.push_back(
+        {s.subscription, s.automatic_identifier && !identifiers_sent ? std::nullopt : s.subscription_identifier});
 }
 
 std::size_t session::writable_bytes() const noexcept {

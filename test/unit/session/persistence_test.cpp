@@ -242,3 +242,30 @@ TEST_CASE("with a store, a QoS 2 message for a subscription stream waits for its
   CHECK(h.session->pop_stream_message(stream).payload == "once");
   CHECK(h.take_one().type() == proto::packet_type::pubrec);
 }
+
+TEST_CASE("with a store, a stream's subscription is kept without the identifier a broker without them never got",
+          "[session][store][streams]") {
+  stored_harness h;
+  proto::connack connack;
+  connack.properties.subscription_identifier_available = false;
+  h.connect(connack);
+  make_durable(h);
+  const auto stream = h.session->open_stream(10);
+  recorded_subscribe op;
+  op.request.subscriptions.push_back({"s/#", {qos::at_least_once}});
+  op.request.stream = stream;
+  h.session->subscribe(op, h.now);
+  make_durable(h);
+  const auto w = h.take_one();
+  CHECK_FALSE(w.as<proto::subscribe>().properties.subscription_identifier);
+  proto::suback ack;
+  ack.packet_id = w.as<proto::subscribe>().packet_id;
+  const std::vector<reason_code> codes{reason_code::granted_qos_1};
+  ack.reasons = std::span<const reason_code>{codes};
+  REQUIRE_FALSE(h.feed(ack));
+  const auto batch = make_durable(h);
+  REQUIRE(types_of(batch) == std::vector<type>{type::subscriptions});
+  REQUIRE(batch[0].subscriptions.size() == 1);
+  CHECK(batch[0].subscriptions[0].subscription.filter == "s/#");
+  CHECK_FALSE(batch[0].subscriptions[0].subscription_identifier);
+}

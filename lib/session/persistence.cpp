@@ -115,6 +115,7 @@ void session::admit_stored(publish_op& op) {
       r.message = m;
       held_.emplace_back(std::move(m), awaiting_ack, memory_cost, seq, holds_window, op.requested_at);
     } else {
+      if (m.properties.message_expiry_interval) spilled_times_.emplace_back(seq, op.requested_at);
       r.message = std::move(m);
     }
   } else {
@@ -239,7 +240,14 @@ void session::take_loaded(stored_message& item, clock::time_point now) {
     held_.pop_front();
     return;
   }
-  outbox_.emplace_back(std::move(item.message), nullptr, cost, item.seq, false, now);
+  // Its expiry counts from when it was handed over, if this process saw that; else (a restart) from now.
+  auto queued_at = now;
+  while (!spilled_times_.empty() && spilled_times_.front().seq < item.seq) spilled_times_.pop_front();
+  if (!spilled_times_.empty() && spilled_times_.front().seq == item.seq) {
+    queued_at = spilled_times_.front().at;
+    spilled_times_.pop_front();
+  }
+  outbox_.emplace_back(std::move(item.message), nullptr, cost, item.seq, false, queued_at);
   outbox_bytes_ += cost;
 }
 
@@ -264,6 +272,7 @@ void session::on_store_loaded(std::vector<stored_message>& loaded, const store_l
   const bool reached_upto = loaded.size() < load.max_count && bytes < load.max_bytes;
   if (reached_upto) {
     loaded_through_ = std::max(loaded_through_, load.upto);
+    while (!spilled_times_.empty() && spilled_times_.front().seq <= loaded_through_) spilled_times_.pop_front();
     while (!held_.empty() && held_.front().store_seq <= loaded_through_) {
       auto& held = held_.front();
       outbox_.emplace_back(std::move(held.message), held.op, held.cost, held.store_seq, held.holds_window,

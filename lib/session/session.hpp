@@ -476,6 +476,13 @@ class session {
   std::uint64_t loaded_through_ = 0;
   bool store_load_outstanding_ = false;
   ring_buffer<outbox_item> held_;
+  // When the spilled messages that carry a Message Expiry Interval were handed over, by seq: read back in this
+  // process, their expiry counts from then. Only such messages cost an entry here.
+  struct spilled_time {
+    std::uint64_t seq;
+    clock::time_point at;
+  };
+  ring_buffer<spilled_time> spilled_times_;
   op_queue<publish_op> store_waiters_;   // complete_when_stored publishers, until their batch is durable
   std::vector<std::uint16_t> restoring_;  // restored in-flight identifiers whose message is not loaded yet
   std::vector<protocol::user_property> property_scratch_;  // views for encoding user properties

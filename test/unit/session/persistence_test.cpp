@@ -269,3 +269,41 @@ TEST_CASE("with a store, a stream's subscription is kept without the identifier 
   CHECK(batch[0].subscriptions[0].subscription.filter == "s/#");
   CHECK_FALSE(batch[0].subscriptions[0].subscription_identifier);
 }
+
+TEST_CASE("a backlog read back from the store keeps counting its Message Expiry Interval from the publish "
+          "[MQTT-3.3.2-5] [MQTT-3.3.2-6]",
+          "[session][store][expiry]") {
+  client_options o;
+  o.max_queued_messages = 1;
+  stored_harness h{o};
+  std::vector<recorded_publish> ops(3);
+  const std::uint32_t expiry[] = {60, 10, 2};
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    ops[i].complete_when_stored = true;
+    ops[i].message.properties.message_expiry_interval = expiry[i];
+    h.publish(ops[i], "t", qos::at_least_once, std::to_string(i + 1));
+  }
+  CHECK(h.statistics_queued() == 1);  // "2" and "3" are in the store only
+  auto batch = make_durable(h);
+  h.advance(5s);
+  h.connect();
+  std::vector<std::pair<std::string, std::uint32_t>> sent;
+  for (int round = 0; round < 10; ++round) {
+    make_durable(h);
+    for (const auto& w : h.take_written())
+      if (w.type() == proto::packet_type::publish)
+        sent.emplace_back(payload_of(w.as<proto::publish>()),
+                          w.as<proto::publish>().properties.message_expiry_interval.value_or(0));
+    if (auto load = h.session->take_store_load()) {
+      std::vector<stored_message> loaded;
+      for (const auto& r : batch)
+        if (r.what == type::message_added && r.seq > load->after && r.seq <= load->upto &&
+            loaded.size() < load->max_count)
+          loaded.push_back({r.seq, r.message});
+      h.session->on_store_loaded(loaded, *load, h.now);
+    }
+  }
+  // 5 s waited: "1" has 55 s left, "2" 5 s, "3" expired in the store and is dropped.
+  CHECK(sent == std::vector<std::pair<std::string, std::uint32_t>>{{"1", 55}, {"2", 5}});
+  CHECK(h.stats.messages_expired.get() == 1);
+}

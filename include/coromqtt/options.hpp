@@ -134,7 +134,8 @@ struct client_options {
   // (QoS 2 exactly once) and then dropped, counted in statistics::messages_discarded. Such a client may still
   // be sent messages (subscriptions of a persistent session it resumes, a broker's mistake); queued for nobody
   // they would fill the receive queue, which stops the reads that also carry the acknowledgements of its own
-  // publishes. co_receive then fails at once with error::invalid_argument. Default false: messages are queued.
+  // publishes. co_receive then fails at once with error::invalid_argument. Subscription streams and co_request
+  // still receive what their subscriptions match. Default false: messages are queued.
   bool discard_incoming_messages = false;
   // Connection events kept for co_next_event when nobody consumes them (the oldest are dropped and counted).
   std::size_t event_queue_capacity = 64;

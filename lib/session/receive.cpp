@@ -28,11 +28,12 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
   // stays in the buffer and is handled again, from scratch, once there is room.
   const bool duplicate_qos2 = p.qos == qos::exactly_once &&
                               std::binary_search(incoming_qos2_.begin(), incoming_qos2_.end(), p.packet_id);
-  // A client told that nobody receives (discard_incoming_messages) acknowledges and drops every message, so
-  // that they can never fill the receive queue (or a stream) and stop the reads that carry its own
-  // acknowledgements.
+  // A client told that nobody calls co_receive (discard_incoming_messages) acknowledges and drops what would
+  // go to the receive queue, so that it can never fill and stop the reads that carry the client's own
+  // acknowledgements. Subscription streams (and co_request's responses) are read by their owners: they still
+  // receive.
   const bool discard = options_.discard_incoming_messages;
-  const bool deliver = !duplicate_qos2 && !discard;
+  const bool deliver = !duplicate_qos2;
   bool to_default = deliver;
   if (deliver && !router_.empty()) {  // without streams, everything goes to the receive queue
     route_publish(topic, p);
@@ -45,6 +46,8 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
         return {};
       }
   }
+  const bool discarded = to_default && discard;
+  if (discarded) to_default = false;
   if (to_default && receive_queue_.size() >= std::max<std::size_t>(options_.receive_queue_capacity, 1)) {
     delivery_wait_ = input_wait::receive_queue;
     consumed = false;
@@ -105,10 +108,10 @@ error_code session::handle_publish(const proto::publish& p, bool& consumed) {
       ++messages_queued_total_;
     }
     stats_.messages_delivered.add();
+  } else if (discarded) {
+    stats_.messages_discarded.add();
   } else if (deliver) {
     stats_.messages_dropped_unsubscribed.add();  // only streams already unsubscribed had asked for it
-  } else if (discard && !duplicate_qos2) {
-    stats_.messages_discarded.add();
   }
   if (held) return {};
   if (manual && !held_acks_.empty()) {

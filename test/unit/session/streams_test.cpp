@@ -270,3 +270,19 @@ TEST_CASE("streams: a plain SUBSCRIBE of a stream's filter takes it over", "[ses
   CHECK_FALSE(h.session->stream_has_message(stream));
   CHECK(drain_default(h) == strings{"x"});
 }
+
+TEST_CASE("streams: a client that discards incoming messages drops only what would reach the receive queue",
+          "[session][streams][discard]") {
+  client_options o;
+  o.discard_incoming_messages = true;
+  harness h{o};
+  h.connect();
+  const auto stream = h.session->open_stream(10);
+  const auto id = *subscribe(h, stream, {"s/#"}).as<proto::subscribe>().properties.subscription_identifier;
+  REQUIRE_FALSE(h.feed(with_ids(incoming_publish("s/1", qos::at_least_once, 1, "kept"), {id})));
+  REQUIRE_FALSE(h.feed(incoming_publish("other", qos::at_least_once, 2, "dropped")));  // no stream's
+  CHECK(drain(h, stream) == strings{"kept"});
+  CHECK_FALSE(h.session->has_message());
+  CHECK(h.stats.messages_discarded.get() == 1);
+  CHECK(h.take_written().size() == 2);  // both acknowledged
+}

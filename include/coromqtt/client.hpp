@@ -16,7 +16,9 @@
 #include <coromqtt/events.hpp>
 #include <coromqtt/message.hpp>
 #include <coromqtt/options.hpp>
+#include <coromqtt/request_response.hpp>
 #include <coromqtt/statistics.hpp>
+#include <coromqtt/subscription_stream.hpp>
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -25,6 +27,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,6 +84,10 @@ void initiate_subscribe(client_impl&, std::vector<subscription>, subscribe_prope
 void initiate_unsubscribe(client_impl&, std::vector<std::string>, user_properties,
                           asio::any_completion_handler<void(error_code, unsubscribe_result)>);
 void initiate_receive(client_impl&, asio::any_completion_handler<void(error_code, message)>);
+void initiate_request(client_impl&, message, std::chrono::steady_clock::duration,
+                      asio::any_completion_handler<void(error_code, message)>);
+void initiate_subscribe_stream(client_impl&, std::vector<subscription>, subscribe_properties, stream_options,
+                               asio::any_completion_handler<void(error_code, subscription_stream)>);
 void initiate_flush(client_impl&, bool until_acknowledged, asio::any_completion_handler<void(error_code)>);
 void initiate_next_event(client_impl&, asio::any_completion_handler<void(error_code, event)>);
 }  // namespace detail
@@ -234,6 +241,35 @@ class client {
                                                  subscribe_properties properties = {});
   asio::awaitable<subscribe_result> co_subscribe(std::string filter, qos max_qos = qos::at_most_once);
 
+  // Subscribes and returns the subscriptions' own message stream (see subscription_stream.hpp): what these
+  // filters match is received from the stream, not from co_receive(). With MQTT 5 the client gives the
+  // SUBSCRIBE a Subscription Identifier of its own, so `properties` must not carry one.
+  // Handler: void(error_code, subscription_stream). Completes on SUBACK. The stream is valid() on success;
+  // when the broker refused any filter the error is error::subscription_refused, the stream is not valid()
+  // and its result() has every code (filters granted in the same SUBSCRIBE are unsubscribed again).
+  // Errors: a protocol::error for an invalid filter, invalid_argument (a subscription identifier given),
+  // subscription_refused, packet_identifiers_exhausted, operation_aborted (cancelled, or the client destroyed).
+  // Cancellation (terminal, partial, total): completes at once with operation_aborted; a SUBSCRIBE not yet
+  // written is withdrawn, one already written is unsubscribed again once granted.
+  template <class Token>
+  auto async_subscribe_stream(std::vector<subscription> subscriptions, subscribe_properties properties,
+                              stream_options options, Token&& token) {
+    return asio::async_initiate<Token, void(error_code, subscription_stream)>(
+        [impl = impl_](auto handler, std::vector<subscription> subs, subscribe_properties props, stream_options o) {
+          detail::initiate_subscribe_stream(*impl, std::move(subs), std::move(props), o, std::move(handler));
+        },
+        token, std::move(subscriptions), std::move(properties), options);
+  }
+  template <class Token>
+  auto async_subscribe_stream(std::vector<subscription> subscriptions, Token&& token) {
+    return async_subscribe_stream(std::move(subscriptions), subscribe_properties{}, stream_options{},
+                                  std::forward<Token>(token));
+  }
+  // As async_subscribe_stream; throws mqtt_error (with the refusing reason code).
+  asio::awaitable<subscription_stream> co_subscribe_stream(std::vector<subscription> subscriptions,
+                                                           subscribe_properties properties, stream_options options);
+  asio::awaitable<subscription_stream> co_subscribe_stream(std::string filter, qos max_qos = qos::at_most_once);
+
   // Completes on UNSUBACK with one reason code per filter (MQTT 3.1.1: all success).
   template <class Token>
   auto async_unsubscribe(std::vector<std::string> filters, coromqtt::user_properties properties, Token&& token) {
@@ -260,6 +296,47 @@ class client {
         [impl = impl_](auto handler) { detail::initiate_receive(*impl, std::move(handler)); }, token);
   }
   asio::awaitable<message> co_receive();
+
+  // --- Request/response [MQTT-4.10] (MQTT 5) -------------------------------------------------------------
+  // Publishes `request` with a Response Topic and fresh Correlation Data, and completes with the response
+  // that carries the same Correlation Data (see coromqtt::make_response for the responder's side). The
+  // response topic is chosen and subscribed once, at the first request (options().response_topic, or the
+  // broker's Response Information, or a topic unique to this client): its messages never reach co_receive().
+  // Any number of requests may be in flight; the request is published as co_publish would (its QoS, the
+  // window, the offline queue).
+  // Handler: void(error_code, message): the response, as received.
+  // Errors: error::request_timeout (no response within `timeout`, counted from the call; a request not yet
+  // written is then not sent at all), error::mqtt5_required (an MQTT 3.1.1 client), any error of
+  // co_publish for the request, error::subscription_refused (the broker refused the response topic; the next
+  // request tries again), operation_aborted (cancelled, or the client destroyed). A response arriving after
+  // the request completed is dropped.
+  // Cancellation (terminal, partial, total): completes at once with operation_aborted; a request not yet
+  // written is withdrawn.
+  template <class Token>
+  auto async_request(message request, std::chrono::steady_clock::duration timeout, Token&& token) {
+    return asio::async_initiate<Token, void(error_code, message)>(
+        [impl = impl_](auto handler, message m, std::chrono::steady_clock::duration t) {
+          detail::initiate_request(*impl, std::move(m), t, std::move(handler));
+        },
+        token, std::move(request), timeout);
+  }
+  // As async_request; throws mqtt_error.
+  asio::awaitable<message> co_request(message request, std::chrono::steady_clock::duration timeout);
+  // A request at QoS 0 with this topic and payload.
+  asio::awaitable<message> co_request(std::string topic, std::string payload,
+                                      std::chrono::steady_clock::duration timeout);
+
+  // Manual acknowledgement (options().manual_acknowledgement): the application is done with `m`, a received
+  // QoS 1/2 message. Its PUBACK (QoS 1) or PUBREC (QoS 2) goes out with `reason` (MQTT 5; 0x00 Success, or
+  // e.g. 0x80 Unspecified error / 0x87 Not authorized to refuse it, which ends a QoS 2 flow without delivery
+  // being retried) once every message received before it is acknowledged too: acknowledgements go out in the
+  // order the messages arrived [MQTT-4.6.0-2], [MQTT-4.6.0-3]. A message delivered to several subscription
+  // streams is acknowledged when each copy is; the first error reason wins. Callable from any thread; returns
+  // at once (the acknowledgement is written in the background). A message of a connection that has ended (or
+  // one acknowledged already) is ignored: if the session survived, the broker sends it again with DUP set.
+  // Errors (returned, nothing done): invalid_argument without manual_acknowledgement, or for a reason code
+  // PUBACK / PUBREC cannot carry. A QoS 0 message (acknowledgement_id 0) needs nothing: success.
+  error_code acknowledge(const message& m, reason_code reason = reason_code::success);
 
   // The next connection event (see events.hpp). Errors: operation_aborted.
   template <class Token>

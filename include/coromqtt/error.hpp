@@ -55,6 +55,11 @@ enum class error {
   store_locked,                 // the store (directory) is in use by another live client
   store_failed,                 // the store could not be read or written (the system's error is logged beside)
   message_dropped,              // the store was full and its policy dropped this (oldest) message
+  // Message expiry, request/response, subscription streams
+  message_expired,              // MQTT 5: the Message Expiry Interval passed while the message waited to be sent
+  request_timeout,              // co_request: no response within the timeout
+  mqtt5_required,               // the feature exists only in MQTT 5 (request/response)
+  stream_closed,                // the subscription stream was unsubscribed and has no message left
 };
 
 const boost::system::error_category& error_category() noexcept;

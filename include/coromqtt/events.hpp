@@ -41,6 +41,7 @@ enum class event_kind {
   reconnect_scheduled,  // the next attempt will start after `delay`
   stopped,              // no more attempts: the policy gave up, or disconnect() was called (error says which)
   reauthenticated,      // MQTT 5: the broker accepted a re-authentication (client::reauthenticate())
+  messages_expired,     // MQTT 5: queued messages whose Message Expiry Interval passed were dropped (count, topic)
 };
 
 std::string_view to_string(event_kind) noexcept;
@@ -56,6 +57,9 @@ struct event {
   connection_info info;                       // for connected
   // Events dropped just before this one because nobody consumed them and the queue was full.
   std::size_t missed = 0;
+  // For messages_expired: how many were dropped, and the topic of the last one.
+  std::size_t messages = 0;
+  std::string topic;
 };
 
 }  // namespace coromqtt

@@ -43,6 +43,12 @@ struct message {
   coromqtt::qos qos = qos::at_most_once;
   bool retain = false;
   message_properties properties;
+  // Received messages only: the broker sent this message before and sends it again, e.g. after a reconnect
+  // because it was not acknowledged [MQTT-3.3.1-1]. (Ignored when publishing: the client sets DUP itself.)
+  bool dup = false;
+  // Received QoS 1/2 messages with client_options::manual_acknowledgement: names the message for
+  // client::acknowledge(). 0 otherwise (nothing to acknowledge).
+  std::uint64_t acknowledgement_id = 0;
 
   friend bool operator==(const message&, const message&) = default;
 };

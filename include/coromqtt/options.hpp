@@ -88,6 +88,14 @@ struct client_options {
   std::shared_ptr<session_store> store;
   user_properties connect_user_properties;  // MQTT 5 CONNECT
   bool request_problem_information = true;  // MQTT 5: ask for reason strings on errors
+  // Request/response (client::co_request): the topic responses are asked to go to. Empty: the broker's
+  // Response Information with "/responses" appended, when request_response_information is on and the broker
+  // sent one; else "coromqtt/responses/<16 random hex digits>", unique to this client object. A broker with
+  // access control needs one of the first two.
+  std::string response_topic;
+  // MQTT 5: ask the broker for Response Information in CONNACK (Request Response Information = 1) to derive the
+  // response topic from. Off by default: brokers rarely send one (mosquitto does not).
+  bool request_response_information = false;
 
   // --- Flow control and bounds ------------------------------------------------------------------------------
   // Outgoing QoS 1/2 publishes admitted and not yet acknowledged; the broker's Receive Maximum lowers it.
@@ -96,11 +104,21 @@ struct client_options {
   std::uint16_t inflight_window = 0;
   // Incoming QoS 1/2 messages the broker may have unacknowledged (announced as Receive Maximum, MQTT 5).
   std::uint16_t receive_maximum = 1000;
+  // Incoming QoS 1/2 messages are acknowledged (PUBACK / PUBREC) only when the application calls
+  // client::acknowledge() for them, e.g. once it has stored them, instead of as they arrive. Acknowledgements
+  // still go out in the order the messages arrived [MQTT-4.6.0-2], [MQTT-4.6.0-3]: one given early waits for
+  // the earlier ones. Unacknowledged messages count against receive_maximum, so the broker sends no more than
+  // that many ahead of the application (with MQTT 3.1.1, as many as the broker's own inflight limit). Those
+  // still unacknowledged when the connection drops are sent again by the broker if the session survives, with
+  // message::dup set. Off by default: acknowledged on arrival.
+  bool manual_acknowledgement = false;
   // Largest packet the client accepts (announced as Maximum Packet Size, MQTT 5); larger ones are refused.
   std::uint32_t maximum_packet_size = 16 * 1024 * 1024;
-  // Incoming topic aliases the broker may use (MQTT 5). Outgoing aliases are used when auto_topic_alias is on
-  // and the broker allows them.
+  // Incoming topic aliases the broker may use (MQTT 5).
   std::uint16_t topic_alias_maximum = 64;
+  // Outgoing topic aliases (MQTT 5), up to the broker's Topic Alias Maximum: a topic published again is sent
+  // as its 2-byte alias. When every alias is taken, a topic missed twice takes over the least recently used
+  // alias. Off by default: the broker must keep a mapping per alias for the connection.
   bool auto_topic_alias = false;
   // Publishes admitted but not yet written: the offline queue while disconnected, messages held back by the
   // rate limit or the broker's Receive Maximum while connected.
@@ -116,7 +134,8 @@ struct client_options {
   // (QoS 2 exactly once) and then dropped, counted in statistics::messages_discarded. Such a client may still
   // be sent messages (subscriptions of a persistent session it resumes, a broker's mistake); queued for nobody
   // they would fill the receive queue, which stops the reads that also carry the acknowledgements of its own
-  // publishes. co_receive then fails at once with error::invalid_argument. Default false: messages are queued.
+  // publishes. co_receive then fails at once with error::invalid_argument. Subscription streams and co_request
+  // still receive what their subscriptions match. Default false: messages are queued.
   bool discard_incoming_messages = false;
   // Connection events kept for co_next_event when nobody consumes them (the oldest are dropped and counted).
   std::size_t event_queue_capacity = 64;

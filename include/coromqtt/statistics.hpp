@@ -26,6 +26,9 @@ struct statistics {
   // Acknowledgements (PUBACK, PUBREC, PUBCOMP, SUBACK, UNSUBACK) for packet identifiers not in use: late
   // duplicates from a confused broker, ignored (a PUBREC is answered with PUBREL, see docs/compliance.md).
   std::uint64_t unexpected_acks = 0;
+  std::uint64_t messages_expired = 0;     // MQTT 5: queued publishes dropped because their expiry passed first
+  // Received for subscription streams already unsubscribed (before the broker confirmed it) and dropped.
+  std::uint64_t messages_dropped_unsubscribed = 0;
   // Current values.
   std::size_t inflight = 0;               // QoS 1/2 publishes on the wire awaiting their acknowledgement
   std::size_t window_in_use = 0;          // QoS 1/2 publishes admitted and not completed (<= the window)

@@ -1,5 +1,6 @@
 // The public client: forwards onto client_impl on its strand, and the co_* convenience coroutines.
 #include "client/client_impl.hpp"
+#include "protocol/reason_table.hpp"
 
 #include <coromqtt/client.hpp>
 
@@ -64,6 +65,14 @@ void client::reauthenticate() { impl_->reauthenticate(); }
 
 coromqtt::statistics client::statistics() const noexcept { return impl_->counters().snapshot(); }
 
+error_code client::acknowledge(const message& m, reason_code reason) {
+  if (!impl_->options().manual_acknowledgement) return make_error_code(error::invalid_argument);
+  if (!protocol::detail::reason_allowed(reason, protocol::packet_type::puback))  // PUBREC's codes are the same
+    return make_error_code(error::invalid_argument);
+  if (m.acknowledgement_id != 0) impl_->acknowledge(m.acknowledgement_id, reason);
+  return {};
+}
+
 // --- Initiation: make the operation, then continue on the strand ----------------------------------------------------
 
 namespace detail {
@@ -112,6 +121,14 @@ void initiate_unsubscribe(client_impl& impl, std::vector<std::string> filters, u
 
 void initiate_receive(client_impl& impl, asio::any_completion_handler<void(error_code, message)> handler) {
   start_receive_request(impl, std::move(handler));
+}
+
+void initiate_request(client_impl& impl, message request, std::chrono::steady_clock::duration timeout,
+                      asio::any_completion_handler<void(error_code, message)> handler) {
+  auto* w = new waiter<any_handler<message>, message>(impl, std::move(handler));
+  on_strand(impl, [&impl, w = unstarted{w}, m = std::move(request), timeout]() mutable {
+    impl.start_request(w.release(), std::move(m), timeout);
+  });
 }
 
 void initiate_flush(client_impl& impl, bool until_acknowledged, asio::any_completion_handler<void(error_code)> handler) {
@@ -219,6 +236,20 @@ asio::awaitable<message> client::co_receive() {
   auto [ec, m] = co_await asio::async_initiate<decltype(use_tuple), void(error_code, message)>(initiation, use_tuple);
   if (ec) throw mqtt_error(ec);
   co_return std::move(m);
+}
+
+asio::awaitable<message> client::co_request(message request, std::chrono::steady_clock::duration timeout) {
+  auto [ec, response] = co_await async_request(std::move(request), timeout, use_tuple);
+  if (ec) throw mqtt_error(ec);
+  co_return std::move(response);
+}
+
+asio::awaitable<message> client::co_request(std::string topic, std::string payload,
+                                            std::chrono::steady_clock::duration timeout) {
+  message request;
+  request.topic = std::move(topic);
+  request.payload = std::move(payload);
+  co_return co_await co_request(std::move(request), timeout);
 }
 
 asio::awaitable<event> client::co_next_event() {

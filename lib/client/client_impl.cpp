@@ -1,4 +1,5 @@
 #include "client/client_impl.hpp"
+#include "client/request_tracker.hpp"
 
 #include <coromqtt/protocol/reason_code.hpp>
 
@@ -161,8 +162,21 @@ void client_impl::reauthenticate() {
   });
 }
 
+void client_impl::acknowledge(std::uint64_t acknowledgement_id, reason_code reason) {
+  on_strand(*this, [this, acknowledgement_id, reason] {
+    if (destroyed_) return;
+    session_.acknowledge(acknowledgement_id, reason);
+    if (session_.input_blocked()) wake_reader();  // the application held its maximum: one more may come in
+    after_session_activity();
+  });
+}
+
 void client_impl::abort_waiters(error_code ec) {
   while (auto* w = receive_waiters_.pop_front()) w->complete(ec, {});
+  if (requests_) requests_->abort_all(ec);
+  for (auto& [key, waiters] : stream_waiters_)
+    while (auto* w = waiters.pop_front()) w->complete(ec, {});
+  stream_waiters_.clear();
   while (auto* w = event_waiters_.pop_front()) w->complete(ec, {});
   while (auto* w = flush_waiters_.pop_front()) w->complete(ec);
   while (auto* w = connect_waiters_.pop_front()) w->complete(ec, {});
@@ -528,6 +542,7 @@ void client_impl::wake_writer() {
 }
 
 void client_impl::after_session_activity() {
+  if (requests_) requests_->on_activity();  // takes responses, and may acknowledge them
   if (store_.attached()) {
     if (!store_.bound()) store_.bind(weak_from_this(), [this] { after_session_activity(); });
     store_.pump();
@@ -536,6 +551,13 @@ void client_impl::after_session_activity() {
   if (session_.reauthentications() > reauthentications_seen_) {
     reauthentications_seen_ = session_.reauthentications();
     push_event(make_event(event_kind::reauthenticated));
+  }
+  std::string expired_topic;
+  if (const auto expired = session_.take_expired(expired_topic)) {
+    auto ev = make_event(event_kind::messages_expired);
+    ev.messages = expired;
+    ev.topic = std::move(expired_topic);
+    push_event(std::move(ev));
   }
   deliver_messages();
   check_flushed();
@@ -546,6 +568,15 @@ void client_impl::deliver_messages() {
   while (!receive_waiters_.empty() && session_.has_message())
     receive_waiters_.pop_front()->complete({}, session_.pop_message());
   // Room in the receive queue, or the writer took the pending bytes: the reader may go on.
+  if (reader_waiting_ && session_.input_resumable()) input_signal_.cancel();
+  if (!stream_waiters_.empty()) {
+    session_.take_fed_streams(fed_streams_);
+    for (const auto key : fed_streams_) serve_stream(key);
+  }
+}
+
+void client_impl::wake_reader() {
+  // Room in a stream, or under our Receive Maximum: the reader may go on (it waits again if still blocked).
   if (reader_waiting_ && session_.input_resumable()) input_signal_.cancel();
 }
 

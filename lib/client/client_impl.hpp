@@ -37,11 +37,14 @@
 #include <random>
 #include <tuple>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 namespace coromqtt::detail {
 
 using strand_type = asio::strand<asio::any_io_executor>;
+
+class request_tracker;
 
 class client_impl : public std::enable_shared_from_this<client_impl> {
  public:
@@ -60,6 +63,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void stop();
   void destroy();  // the client object is gone: abort everything
   void reauthenticate();
+  void acknowledge(std::uint64_t acknowledgement_id, reason_code reason);
 
   // On the strand: the fast paths of co_publish / co_receive, without a scheduler round trip.
   bool try_publish_now(const message& m, error_code& ec);
@@ -72,6 +76,14 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void start_subscribe(subscribe_op*);
   void start_unsubscribe(unsubscribe_op*);
   void start_receive(receive_waiter*);
+  // Subscription streams (streams.cpp).
+  void start_subscribe_stream(subscribe_op*, std::uint64_t& key, std::size_t capacity);
+  void start_stream_receive(std::uint64_t key, receive_waiter*);
+  void start_stream_unsubscribe(std::uint64_t key, unsubscribe_op*);
+  std::optional<message> try_stream_receive(std::uint64_t key);
+  void destroy_stream(std::uint64_t key);  // from any thread: the subscription_stream object is gone
+  // Request/response (requests.cpp): co_request.
+  void start_request(receive_waiter*, message request, clock::duration timeout);
   void start_flush(flush_waiter*);
   void start_next_event(event_waiter*);
   void cancel(std::uint64_t serial);
@@ -85,6 +97,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void hand_over(Handler handler, Args&&... args);
 
  private:
+  friend class request_tracker;
   clock::time_point now() const noexcept { return clock::now(); }
   void deliver_completions();
 
@@ -105,6 +118,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   const endpoint& pick_endpoint();
   void after_session_activity();
   void deliver_messages();
+  void serve_stream(std::uint64_t key);  // hands a stream's messages to its waiting receivers
+  void wake_reader();
   void check_flushed();
   void fail_connection(error_code ec);
   // Closes the transport at once: whatever is in flight fails, and the close that follows is not graceful.
@@ -159,6 +174,9 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
 
   // Waiting requests
   op_queue<receive_waiter> receive_waiters_;
+  std::unordered_map<std::uint64_t, op_queue<receive_waiter>> stream_waiters_;  // by stream key
+  std::vector<std::uint64_t> fed_streams_;                                       // scratch of deliver_messages()
+  std::unique_ptr<request_tracker> requests_;  // made by the first co_request
   op_queue<event_waiter> event_waiters_;
   op_queue<flush_waiter> flush_waiters_;
   op_queue<connect_waiter> connect_waiters_;

@@ -46,6 +46,10 @@ class category final : public boost::system::error_category {
       case error::store_locked: return "the session store is in use by another live client";
       case error::store_failed: return "the session store could not be read or written";
       case error::message_dropped: return "the session store was full: the oldest message was dropped";
+      case error::message_expired: return "the message expired before it could be sent";
+      case error::request_timeout: return "no response to the request in time";
+      case error::mqtt5_required: return "this needs MQTT 5";
+      case error::stream_closed: return "the subscription stream is closed";
     }
     return "unknown coromqtt error";
   }

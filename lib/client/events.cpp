@@ -11,6 +11,7 @@ std::string_view to_string(event_kind kind) noexcept {
     case event_kind::reconnect_scheduled: return "reconnect scheduled";
     case event_kind::stopped: return "stopped";
     case event_kind::reauthenticated: return "reauthenticated";
+    case event_kind::messages_expired: return "messages expired";
   }
   return "unknown event";
 }

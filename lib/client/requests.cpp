@@ -1,6 +1,7 @@
 // Requests on the strand (start_*, cancel, the fast paths), the event queue, and the delivery of completed
 // requests to their handlers.
 #include "client/client_impl.hpp"
+#include "client/request_tracker.hpp"
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
@@ -189,9 +190,13 @@ void client_impl::cancel(std::uint64_t serial) {
     after_session_activity();
     return;
   }
-  cancel_waiter(receive_waiters_, serial) || cancel_waiter(event_waiters_, serial) ||
-      cancel_waiter(flush_waiters_, serial) || cancel_waiter(connect_waiters_, serial) ||
-      cancel_waiter(disconnect_waiters_, serial);
+  const bool found = cancel_waiter(receive_waiters_, serial) || cancel_waiter(event_waiters_, serial) ||
+                     cancel_waiter(flush_waiters_, serial) || cancel_waiter(connect_waiters_, serial) ||
+                     cancel_waiter(disconnect_waiters_, serial);
+  if (found) return;
+  for (auto& [key, waiters] : stream_waiters_)
+    if (cancel_waiter(waiters, serial)) return;
+  if (requests_ && requests_->cancel(serial)) after_session_activity();
 }
 
 }  // namespace coromqtt::detail

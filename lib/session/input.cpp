@@ -43,6 +43,12 @@ bool session::input_resumable() const noexcept {
       return false;
     case input_wait::receive_queue:
       return receive_queue_.size() < std::max<std::size_t>(options_.receive_queue_capacity, 1);
+    case input_wait::stream: {
+      const auto* s = const_cast<subscription_router&>(router_).find(blocked_stream_);
+      return !s || !s->open || !s->full();  // a stream closed or gone takes nothing more
+    }
+    case input_wait::acknowledgements:
+      return held_messages_ < std::max<std::uint16_t>(options_.receive_maximum, 1);
     case input_wait::write_buffer:
       return !output_full();
   }
@@ -83,7 +89,7 @@ error_code session::process_input(clock::time_point now) {
     ec = handle(packet, now, consumed);
     if (ec) break;
     if (!consumed) {
-      input_wait_ = input_wait::receive_queue;
+      input_wait_ = delivery_wait_;
       break;
     }
     offset += frame.header.packet_size();
@@ -134,7 +140,7 @@ error_code session::handle(const proto::packet& packet, clock::time_point now, b
       return handle_pubcomp(p.packet_id, p.reason, p.properties);
     }
     case proto::packet_type::suback:
-      return handle_suback(std::get<proto::suback>(packet));
+      return handle_suback(std::get<proto::suback>(packet), now);
     case proto::packet_type::unsuback:
       return handle_unsuback(std::get<proto::unsuback>(packet));
     case proto::packet_type::pingresp:

@@ -46,10 +46,13 @@ bool session::cancel(std::uint64_t serial) {
     if (!e.op || e.op->serial != serial) continue;
     auto* hook = e.op;
     const auto stage = e.stage;
+    // A stream nobody will be handed: it goes now; filters the broker grants it later are given back.
+    const auto stream = stage == awaiting::suback ? std::get<subscribe_request>(e.request).stream : 0;
     if (e.needs_send && !is_publish_stage(stage))
       outgoing_.release(id);  // a SUBSCRIBE / UNSUBSCRIBE never written: forget it
     else
       e.op = nullptr;  // written: the flow completes without its requester (a publish keeps its window slot)
+    if (stream) destroy_stream(stream, clock::time_point{});
     if (is_publish_stage(stage))
       static_cast<publish_op*>(hook)->complete(aborted, {});
     else if (stage == awaiting::suback)

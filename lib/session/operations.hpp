@@ -6,6 +6,7 @@
 #include <coromqtt/error.hpp>
 #include <coromqtt/message.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -71,6 +72,8 @@ class op_queue {
 class publish_op : public op_hook {
  public:
   coromqtt::message message;  // moved into the session once the message is admitted
+  // When the session received the request: the Message Expiry Interval counts from here (session::publish).
+  std::chrono::steady_clock::time_point requested_at{};
   // With a store: complete once the message is durable in it, not on its acknowledgement (and take no slot of
   // the inflight window). Without one: complete once admitted.
   bool complete_when_stored = false;
@@ -85,6 +88,13 @@ struct subscribe_request {
   std::vector<subscription> subscriptions;
   std::optional<std::uint32_t> subscription_identifier;  // MQTT 5
   coromqtt::user_properties user_properties;
+  // The subscription stream (session::open_stream) that receives what these filters match; 0 = none (the
+  // client's receive queue).
+  std::uint64_t stream = 0;
+  // The session chose subscription_identifier (for a stream): sent only if the broker supports identifiers.
+  bool automatic_identifier = false;
+  // Sent again after a lost session: its SUBACK leaves the registry and the routing as they are.
+  bool restore = false;
 };
 
 class subscribe_op : public op_hook {

@@ -13,7 +13,18 @@ namespace coromqtt::detail {
 
 namespace proto = coromqtt::protocol;
 
-error_code session::append_publish(const coromqtt::message& m, std::uint16_t packet_id, bool dup) {
+namespace {
+// The Message Expiry Interval left after `waited`, in whole seconds rounded up: a message that has not expired
+// keeps at least 1 (0 would tell the receiver nothing about the time left).
+std::uint32_t remaining_expiry(std::uint32_t interval, clock::duration waited) noexcept {
+  const auto left = std::chrono::seconds{interval} - waited;
+  const auto seconds = std::chrono::ceil<std::chrono::seconds>(left).count();
+  return static_cast<std::uint32_t>(std::max<std::int64_t>(seconds, 1));
+}
+}  // namespace
+
+error_code session::append_publish(const coromqtt::message& m, std::uint16_t packet_id, bool dup,
+                                   clock::duration waited) {
   // Most messages carry no property and need no topic alias: encoded from their fields, straight into the free
   // space. Anything else, or anything that does not fit or cannot be encoded, takes the general path below,
   // which also says why.
@@ -36,26 +47,21 @@ error_code session::append_publish(const coromqtt::message& m, std::uint16_t pac
   p.retain = m.retain;
   p.dup = dup;
   p.packet_id = packet_id;
-  std::uint16_t new_alias = 0;
+  topic_alias_table::choice alias;
   if (version_ == protocol_version::v5) {
     property_scratch_.clear();
     view_message_properties(m.properties, p.properties, property_scratch_);
-    if (options_.auto_topic_alias && connack_.limits.topic_alias_maximum > 0) {
-      // Aliases are assigned first come, first served until the broker's maximum, then topics go in full.
-      if (auto it = outgoing_aliases_.find(m.topic); it != outgoing_aliases_.end()) {
-        p.properties.topic_alias = it->second;
-        p.topic = {};
-      } else if (next_alias_ <= connack_.limits.topic_alias_maximum) {
-        new_alias = next_alias_;
-        p.properties.topic_alias = new_alias;
-      }
+    // Sent with the interval less the time it waited here, as a server forwards it [MQTT-3.3.2-6].
+    if (m.properties.message_expiry_interval && waited > clock::duration::zero())
+      p.properties.message_expiry_interval = remaining_expiry(*m.properties.message_expiry_interval, waited);
+    if (options_.auto_topic_alias) {
+      alias = outgoing_aliases_.choose(m.topic, connack_.limits.topic_alias_maximum);  // [MQTT-3.3.2-9]
+      if (alias.alias) p.properties.topic_alias = alias.alias;
+      if (alias.known) p.topic = {};
     }
   }
   if (auto ec = append(p)) return ec;
-  if (new_alias) {  // only now that the broker will see the mapping
-    outgoing_aliases_.emplace(m.topic, new_alias);
-    ++next_alias_;
-  }
+  outgoing_aliases_.commit(m.topic, alias);  // only now that the broker will see the mapping
   stats_.messages_sent.add();
   return {};
 }
@@ -117,7 +123,9 @@ bool session::send_entry(std::uint16_t id, clock::time_point now) {
       if (!take_tokens(m, now)) return false;  // retransmissions are paced too
       // After a lost session the identifier is new to the store too (it forgot them all).
       if (e.store_seq) record(store_record::type::message_sent, e.store_seq, id);
-      if (auto ec = append_publish(m, id, e.dup)) {
+      // Already written once, so never dropped: the broker may hold its QoS 2 state. Its expiry still counts
+      // down from when it was handed over.
+      if (auto ec = append_publish(m, id, e.dup, now - e.queued_at)) {
         finish_publish(id, ec, {});
         return true;
       }
@@ -161,9 +169,14 @@ void session::pump(clock::time_point now) {
     auto& item = outbox_.front();
     auto& m = item.message;
     if (pending_.size() >= options_.write_buffer_limit) return;
+    const auto waited = now - item.queued_at;
+    if (expired(m, waited)) {
+      drop_expired(item);
+      continue;
+    }
     if (m.qos == qos::at_most_once) {
       if (!take_tokens(m, now)) return;
-      if (auto ec = check_publish(m); !ec) (void)append_publish(m, 0, false);
+      if (auto ec = check_publish(m); !ec) (void)append_publish(m, 0, false, waited);
       if (item.store_seq) record_done(item.store_seq, m);  // at most once: written is done
       // A QoS 0 publisher completed when its message was queued; an invalid one is dropped here only if the
       // broker's limits changed while it waited (checked again against the new CONNACK).
@@ -184,12 +197,13 @@ void session::pump(clock::time_point now) {
       auto& e = outgoing_.entry(id);
       e.stage = m.qos == qos::at_least_once ? awaiting::puback : awaiting::pubrec;
       e.op = item.op;
+      e.queued_at = item.queued_at;
       e.holds_window = item.holds_window;
       e.store_seq = item.store_seq;
       // The store learns the identifier before the PUBLISH can leave (the output gate holds it until then).
       if (e.store_seq) record(store_record::type::message_sent, e.store_seq, id);
       e.request = std::move(m);
-      if (auto ec = append_publish(std::get<coromqtt::message>(e.request), id, false)) {
+      if (auto ec = append_publish(std::get<coromqtt::message>(e.request), id, false, waited)) {
         outbox_bytes_ -= item.cost;
         outbox_.pop_front();
         finish_publish(id, ec, {});

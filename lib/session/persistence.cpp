@@ -113,13 +113,14 @@ void session::admit_stored(publish_op& op) {
     spilled_through_ = seq;
     if (awaiting_ack) {
       r.message = m;
-      held_.emplace_back(std::move(m), awaiting_ack, memory_cost, seq, holds_window);
+      held_.emplace_back(std::move(m), awaiting_ack, memory_cost, seq, holds_window, op.requested_at);
     } else {
+      if (m.properties.message_expiry_interval) spilled_times_.emplace_back(seq, op.requested_at);
       r.message = std::move(m);
     }
   } else {
     r.message = m;
-    outbox_.emplace_back(std::move(m), awaiting_ack, memory_cost, seq, holds_window);
+    outbox_.emplace_back(std::move(m), awaiting_ack, memory_cost, seq, holds_window, op.requested_at);
     outbox_bytes_ += memory_cost;
     loaded_through_ = seq;
   }
@@ -146,7 +147,12 @@ void session::forget_stored(std::uint64_t seq, const coromqtt::message& m) { rec
 void session::record_subscriptions() {
   auto& r = store_records_.emplace_back();
   r.what = store_record::type::subscriptions;
-  for (const auto& s : subscriptions_) r.subscriptions.push_back({s.subscription, s.subscription_identifier});
+  // An identifier the session chose for a stream was not sent to a broker without Subscription Identifiers
+  // (send_subscribe): the next client, which restores the subscription as a plain one, must not send it either.
+  const bool identifiers_sent = version_ == protocol_version::v5 && connack_.limits.subscription_identifier_available;
+  for (const auto& s : subscriptions_)
+    r.subscriptions.push_back(
+        {s.subscription, s.automatic_identifier && !identifiers_sent ? std::nullopt : s.subscription_identifier});
 }
 
 std::size_t session::writable_bytes() const noexcept {
@@ -173,6 +179,7 @@ void session::take_store_records(std::vector<store_record>& batch) {
   store_batch_outstanding_ = true;
   output_gate_.at_cut = output_gate_.taken + pending_.size();
   delivery_gate_.at_cut = messages_queued_total_;
+  stream_gate_.at_cut = stream_receipts_total_;
   seq_at_cut_ = seq_handed_ = last_seq_;
   store_batch_bytes_ = std::exchange(store_records_bytes_, 0);
 }
@@ -182,6 +189,10 @@ void session::on_store_written(clock::time_point now) {
   store_batch_bytes_ = 0;
   output_gate_.durable = std::max(output_gate_.durable, output_gate_.at_cut);
   delivery_gate_.durable = std::max(delivery_gate_.durable, delivery_gate_.at_cut);
+  if (stream_gate_.at_cut > stream_gate_.durable) {
+    stream_gate_.durable = stream_gate_.at_cut;
+    router_.mark_waiting_fed();  // streams whose messages waited for this batch: the client serves them again
+  }
   while (!store_waiters_.empty() && store_waiters_.front()->store_seq <= seq_at_cut_)
     store_waiters_.pop_front()->complete({}, {});
   progress(now);
@@ -210,24 +221,33 @@ std::optional<session::store_load> session::take_store_load() {
   return load;
 }
 
-void session::take_loaded(stored_message& item) {
+void session::take_loaded(stored_message& item, clock::time_point now) {
   for (std::size_t i = 0; i < restoring_.size(); ++i) {
     auto& e = outgoing_.entry(restoring_[i]);
     if (e.store_seq != item.seq) continue;
     if (e.stage == awaiting::puback && item.message.qos == qos::exactly_once) e.stage = awaiting::pubrec;
     e.request = std::move(item.message);
+    e.queued_at = now;  // its expiry counts from here: the store keeps no time
     restoring_.erase(restoring_.begin() + static_cast<std::ptrdiff_t>(i));
     return;
   }
   const auto cost = queue_cost(item.message);
   if (!held_.empty() && held_.front().store_seq == item.seq) {
     auto& held = held_.front();  // its publisher still waits: keep the one with the operation
-    outbox_.emplace_back(std::move(held.message), held.op, held.cost, held.store_seq, held.holds_window);
+    outbox_.emplace_back(std::move(held.message), held.op, held.cost, held.store_seq, held.holds_window,
+                         held.queued_at);
     outbox_bytes_ += held.cost;
     held_.pop_front();
     return;
   }
-  outbox_.emplace_back(std::move(item.message), nullptr, cost, item.seq, false);
+  // Its expiry counts from when it was handed over, if this process saw that; else (a restart) from now.
+  auto queued_at = now;
+  while (!spilled_times_.empty() && spilled_times_.front().seq < item.seq) spilled_times_.pop_front();
+  if (!spilled_times_.empty() && spilled_times_.front().seq == item.seq) {
+    queued_at = spilled_times_.front().at;
+    spilled_times_.pop_front();
+  }
+  outbox_.emplace_back(std::move(item.message), nullptr, cost, item.seq, false, queued_at);
   outbox_bytes_ += cost;
 }
 
@@ -241,19 +261,22 @@ void session::on_store_loaded(std::vector<stored_message>& loaded, const store_l
     // store) keep their order all the same.
     while (!held_.empty() && held_.front().store_seq < item.seq) {
       auto& held = held_.front();
-      outbox_.emplace_back(std::move(held.message), held.op, held.cost, held.store_seq, held.holds_window);
+      outbox_.emplace_back(std::move(held.message), held.op, held.cost, held.store_seq, held.holds_window,
+                         held.queued_at);
       outbox_bytes_ += held.cost;
       held_.pop_front();
     }
-    take_loaded(item);
+    take_loaded(item, now);
     loaded_through_ = item.seq;
   }
   const bool reached_upto = loaded.size() < load.max_count && bytes < load.max_bytes;
   if (reached_upto) {
     loaded_through_ = std::max(loaded_through_, load.upto);
+    while (!spilled_times_.empty() && spilled_times_.front().seq <= loaded_through_) spilled_times_.pop_front();
     while (!held_.empty() && held_.front().store_seq <= loaded_through_) {
       auto& held = held_.front();
-      outbox_.emplace_back(std::move(held.message), held.op, held.cost, held.store_seq, held.holds_window);
+      outbox_.emplace_back(std::move(held.message), held.op, held.cost, held.store_seq, held.holds_window,
+                         held.queued_at);
       outbox_bytes_ += held.cost;
       held_.pop_front();
     }

@@ -62,20 +62,20 @@ void session::admit(publish_op& op, clock::time_point now) {
     }
     if (stores(m)) return admit_stored(op);  // the offline queue's QoS 0 messages, when the store keeps them
     const auto cost = queue_cost(m);
-    outbox_.emplace_back(std::move(m), nullptr, cost);
+    outbox_.emplace_back(std::move(m), nullptr, cost, 0, false, op.requested_at);
     outbox_bytes_ += cost;
     op.complete({}, {});
     return;
   }
   const auto cost = queue_cost(m);
   if (op.complete_when_stored) {  // no store: "stored" is the session's memory, and the message is in it now
-    outbox_.emplace_back(std::move(m), nullptr, cost, 0, false);
+    outbox_.emplace_back(std::move(m), nullptr, cost, 0, false, op.requested_at);
     outbox_bytes_ += cost;
     op.complete({}, {});
     return;
   }
   ++window_in_use_;
-  outbox_.emplace_back(std::move(m), &op, cost, 0, true);
+  outbox_.emplace_back(std::move(m), &op, cost, 0, true, op.requested_at);
   outbox_bytes_ += cost;
 }
 
@@ -95,6 +95,7 @@ bool session::try_publish_now(const coromqtt::message& m, clock::time_point now,
 }
 
 void session::publish(publish_op& op, clock::time_point now) {
+  op.requested_at = now;
   if (auto ec = check_publish(op.message)) {
     op.complete(ec, {});
     return;
@@ -122,6 +123,26 @@ void session::publish(publish_op& op, clock::time_point now) {
   }
   admission_.push_back(&op);
   update_gauges();
+}
+
+bool session::expired(const coromqtt::message& m, clock::duration waited) const noexcept {
+  return version_ == protocol_version::v5 && m.properties.message_expiry_interval &&
+         waited >= std::chrono::seconds{*m.properties.message_expiry_interval};
+}
+
+// An expired message at the front of the outbox, never written: it leaves the queue (and the window), its
+// publisher learns why, and the client reports it as an event.
+void session::drop_expired(outbox_item& item) {
+  auto* op = item.op;
+  const bool counted_in_window = item.holds_window;
+  if (item.store_seq) record_done(item.store_seq, item.message);
+  last_expired_topic_ = std::move(item.message.topic);
+  ++expired_unreported_;
+  stats_.messages_expired.add();
+  outbox_bytes_ -= item.cost;
+  outbox_.pop_front();
+  if (counted_in_window) --window_in_use_;
+  if (op) op->complete(make_error_code(error::message_expired), {});
 }
 
 void session::finish_publish(std::uint16_t id, error_code ec, publish_result result) {

@@ -69,6 +69,7 @@ void session::begin_connection(const credentials& creds, clock::time_point now) 
       p.maximum_packet_size = options_.maximum_packet_size;
     if (options_.topic_alias_maximum) p.topic_alias_maximum = options_.topic_alias_maximum;
     if (!options_.request_problem_information) p.request_problem_information = false;
+    if (options_.request_response_information) p.request_response_information = true;  // [MQTT-3.1.2-28]
     p.user_properties = view_of(options_.connect_user_properties, property_scratch_);
     reauthenticating_ = false;
     if (options_.authenticator) {
@@ -107,10 +108,11 @@ void session::end_connection(clock::time_point now) {
     e.needs_send = true;
   }
   outgoing_unsent_ = !outgoing_.empty();
-  outgoing_aliases_.clear();
-  alias_owner_.clear();
-  next_alias_ = 1;
+  outgoing_aliases_.clear();  // [MQTT-3.3.2-7]
   incoming_aliases_.clear();
+  // Unanswered messages of this connection are the broker's to send again (DUP); their ids go stale.
+  held_acks_.clear();
+  held_messages_ = 0;
   read_buffer_.shrink_to(initial_read_capacity);
   pending_.shrink_to(options_.write_buffer_limit);
   writing_.shrink_to(options_.write_buffer_limit);
@@ -252,9 +254,12 @@ clock::time_point session::next_timer() const noexcept {
 
 error_code session::on_timer(clock::time_point now) {
   if (state_ != session_state::connected) return {};
-  // While our own receive queue holds the input back we do not read, so the broker's silence is ours: it is
-  // not held against it (PINGREQ still goes out, so the broker's own keep alive is served).
-  if (input_wait_ == input_wait::receive_queue) keep_alive_.on_received(now);
+  // While our own receive queue (a stream, the application's acknowledgements) holds the input back we do not
+  // read, so the broker's silence is ours: it is not held against it (PINGREQ still goes out, so the
+  // broker's own keep alive is served).
+  if (input_wait_ == input_wait::receive_queue || input_wait_ == input_wait::stream ||
+      input_wait_ == input_wait::acknowledgements)
+    keep_alive_.on_received(now);
   if (keep_alive_.expired(now)) {
     last_error_ = {make_error_code(error::keep_alive_timeout), reason_code::keep_alive_timeout, {}, {}};
     return last_error_.error;

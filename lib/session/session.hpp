@@ -23,7 +23,9 @@
 #include "session/outgoing_table.hpp"
 #include "session/ring_buffer.hpp"
 #include "session/statistics_counters.hpp"
+#include "session/subscription_router.hpp"
 #include "session/token_bucket.hpp"
+#include "session/topic_alias_table.hpp"
 
 #include <coromqtt/credentials.hpp>
 #include <coromqtt/error.hpp>
@@ -39,6 +41,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace coromqtt::detail {
@@ -148,6 +151,15 @@ class session {
   error_code resume_input(clock::time_point now);
   const connection_error& last_error() const noexcept { return last_error_; }
 
+  // Manual acknowledgement (options().manual_acknowledgement): the application is done with the message
+  // whose acknowledgement_id is `id`. Its PUBACK / PUBREC goes out, with `reason` (MQTT 5), once every message
+  // received before it is acknowledged too [MQTT-4.6.0-2], [MQTT-4.6.0-3]. An id of an earlier connection, or
+  // one already acknowledged, is ignored: the broker sends such a message again (DUP) if the session survives.
+  // Every copy of a message delivered to several streams must be acknowledged; the first error reason wins.
+  void acknowledge(std::uint64_t id, reason_code reason);
+  // Messages delivered and not yet acknowledged (manual acknowledgement), on this connection.
+  std::size_t unacknowledged() const noexcept { return held_messages_; }
+
   // Received messages, in order. Bounded by receive_queue_capacity.
   bool has_message() const noexcept {
     return !receive_queue_.empty() && (!records_outstanding() || deliverable_messages() > 0);
@@ -216,6 +228,34 @@ class session {
   // Completes every operation with `ec`, drops queued messages: the client is being destroyed.
   void abort_all(error_code ec);
 
+  // MQTT 5: queued messages dropped because they expired, since the last call, and the topic of the last one.
+  std::size_t take_expired(std::string& last_topic) {
+    if (expired_unreported_ == 0) return 0;
+    last_topic = std::move(last_expired_topic_);
+    last_expired_topic_.clear();
+    return std::exchange(expired_unreported_, 0);
+  }
+
+  // --- Subscription streams (streams.cpp) -----------------------------------------------------------------
+  // A message stream of its own for some subscriptions: a bounded queue (`capacity`, at least 1) that
+  // receives what the filters of a SUBSCRIBE naming it (subscribe_request::stream) match, once granted.
+  // While it is full the session stops reading, as for the receive queue. Returns its key.
+  std::uint64_t open_stream(std::size_t capacity);
+  enum class stream_status { open, closed, gone };
+  stream_status stream_state(std::uint64_t key) noexcept;
+  bool stream_has_message(std::uint64_t key) noexcept;
+  coromqtt::message pop_stream_message(std::uint64_t key);
+  // Unsubscribes the stream: nothing new reaches it (what is queued stays readable), and UNSUBSCRIBE goes out
+  // for its filters that no other stream receives. `op` (may be null) completes on that UNSUBACK, at once if
+  // there is nothing to unsubscribe.
+  void close_stream(std::uint64_t key, unsubscribe_op* op, clock::time_point now);
+  // The stream's owner is gone: closed as above, its queued messages dropped (acknowledged, with manual
+  // acknowledgement, so that they hold nothing up), the stream forgotten.
+  void destroy_stream(std::uint64_t key, clock::time_point now);
+  // Streams that received messages since the last call.
+  void take_fed_streams(std::vector<std::uint64_t>& keys) { router_.take_fed(keys); }
+  std::size_t stream_count() const noexcept { return router_.stream_count(); }
+
   // The filters the session will restore after a lost session.
   std::size_t subscription_count() const noexcept { return subscriptions_.size(); }
 
@@ -259,11 +299,16 @@ class session {
     std::size_t cost = 0;      // bytes counted against max_queued_bytes
     std::uint64_t store_seq = 0;  // in the session store (0: not stored)
     bool holds_window = false;    // a QoS 1/2 publish holding a slot of the inflight window
+    // When the publisher handed it over (its expiry counts from then). A message read back from the store
+    // counts from when it was read: the store keeps no time.
+    clock::time_point queued_at{};
   };
   enum class room { yes, window_full, buffer_full, queue_full, store_full, store_busy };
   struct registered_subscription {
     coromqtt::subscription subscription;
     std::optional<std::uint32_t> subscription_identifier;
+    bool automatic_identifier = false;  // chosen for a stream: sent only where the broker supports them
+    bool routed = false;                // a stream receives it (else the client's receive queue)
   };
 
   // input.cpp: framing, decoding, dispatch
@@ -279,6 +324,18 @@ class session {
   // receive.cpp: incoming PUBLISH and its acknowledgement flows
   error_code handle_publish(const protocol::publish&, bool& consumed);
   error_code handle_pubrel(std::uint16_t id);
+  // An incoming QoS 2 identifier enters the PUBREC-sent state (recorded in the store, if any).
+  void remember_incoming_qos2(std::uint16_t id);
+  // streams.cpp: where a message goes
+  // Fills route_streams_ with the streams that receive a message on `topic` and says whether the client's
+  // receive queue gets it too (route_to_default_).
+  void route_publish(std::string_view topic, const protocol::publish&);
+  std::uint32_t allocate_stream_identifier();
+  void unsubscribe_filters(std::vector<std::string> filters, unsubscribe_op* op, clock::time_point now);
+  void forget_registration(std::string_view filter);
+  // acknowledgements.cpp: manual acknowledgement
+  std::uint64_t hold_acknowledgement(const protocol::publish&, bool duplicate, std::uint32_t copies);
+  error_code send_held_acknowledgements();
 
   // publish.cpp: admission of outgoing PUBLISH, and the acknowledgements that end its flows
   error_code check_publish(const coromqtt::message&) const;
@@ -293,7 +350,12 @@ class session {
   // output.cpp: encoding, and the pump that moves what is owed and what is queued onto the wire
   template <class Packet>
   error_code append(const Packet&);  // defined in session_internal.hpp
-  error_code append_publish(const coromqtt::message&, std::uint16_t packet_id, bool dup);
+  // `waited`: how long the message waited in the session, taken off its Message Expiry Interval.
+  error_code append_publish(const coromqtt::message&, std::uint16_t packet_id, bool dup,
+                            clock::duration waited = {});
+  // MQTT 5: the message's expiry passed while it waited (it must not be sent) [MQTT-3.3.2-5 for the client].
+  bool expired(const coromqtt::message&, clock::duration waited) const noexcept;
+  void drop_expired(outbox_item&);
   bool send_entry(std::uint16_t id, clock::time_point now);
   bool take_tokens(const coromqtt::message&, clock::time_point now);
   void pump(clock::time_point now);
@@ -310,7 +372,7 @@ class session {
   // subscriptions.cpp
   void send_subscribe(std::uint16_t id, outgoing_entry&);
   void send_unsubscribe(std::uint16_t id, outgoing_entry&);
-  error_code handle_suback(const protocol::suback&);
+  error_code handle_suback(const protocol::suback&, clock::time_point now);
   error_code handle_unsuback(const protocol::unsuback&);
   void resubscribe(clock::time_point now);
 
@@ -329,7 +391,7 @@ class session {
   std::size_t deliverable_messages() const noexcept;
   bool records_outstanding() const noexcept { return !store_records_.empty() || store_batch_outstanding_; }
   void drop_pending() noexcept;
-  void take_loaded(stored_message&);
+  void take_loaded(stored_message&, clock::time_point now);
 
   // auth.cpp
   error_code handle_auth(const protocol::auth&);
@@ -346,12 +408,29 @@ class session {
   connection_error last_error_;
 
   // Input
-  enum class input_wait : std::uint8_t { none, receive_queue, write_buffer };
+  // What holds unprocessed input back: room for a received message (in the receive queue, in the stream
+  // `blocked_stream_`, or under our Receive Maximum with manual acknowledgement), or the writer.
+  enum class input_wait : std::uint8_t { none, receive_queue, stream, acknowledgements, write_buffer };
   byte_buffer read_buffer_;  // bytes read and not yet processed; reads go into its spare capacity
   input_wait input_wait_ = input_wait::none;
+  input_wait delivery_wait_ = input_wait::receive_queue;  // why handle_publish() left its packet, if it did
+  std::uint64_t blocked_stream_ = 0;
   ring_buffer<coromqtt::message> receive_queue_;
   std::vector<std::uint16_t> incoming_qos2_;   // PUBREC sent, PUBREL awaited; sorted [MQTT-4.3.3-10]
   std::vector<std::string> incoming_aliases_;  // index = alias - 1
+  // Manual acknowledgement: one entry per incoming QoS 1/2 PUBLISH of this connection not yet answered, in
+  // arrival order; the ids are consecutive, so an id finds its entry by subtraction.
+  struct held_acknowledgement {
+    std::uint64_t id;
+    std::uint16_t packet_id;
+    coromqtt::qos qos;
+    bool duplicate;        // a QoS 2 duplicate (not delivered): answered as soon as its turn comes
+    std::uint32_t copies;  // deliveries not yet acknowledged; 0 = ready
+    reason_code reason;
+  };
+  ring_buffer<held_acknowledgement> held_acks_;
+  std::uint64_t next_acknowledgement_id_ = 1;
+  std::size_t held_messages_ = 0;  // held_acks_ entries that are messages, not duplicates
 
   // Output
   byte_buffer pending_;
@@ -363,7 +442,7 @@ class session {
   bool outgoing_unsent_ = false;    // some entry of outgoing_ may have needs_send set: pump() walks the table
   std::size_t window_in_use_ = 0;   // QoS 1/2 publishes admitted and not completed
   std::size_t quota_in_use_ = 0;    // QoS 1/2 publishes written on this connection and not acknowledged
-  std::unordered_map<std::string, std::uint16_t> outgoing_aliases_;
+  topic_alias_table outgoing_aliases_;  // MQTT 5, with auto_topic_alias: least recently used
 
   // Persistence (persistence.cpp). Bytes and received messages are counted from the session's start; a batch
   // cut at (bytes produced, messages received) lets that many through once durable.
@@ -381,6 +460,10 @@ class session {
   store_gate output_gate_;
   store_gate delivery_gate_;
   std::uint64_t messages_queued_total_ = 0;  // received messages ever queued
+  // The same for subscription streams: a receipt number per received message that went to streams, and the
+  // receipts the store has made safe to hand out (stream_gate_.taken is unused).
+  std::uint64_t stream_receipts_total_ = 0;
+  store_gate stream_gate_;
   std::uint64_t last_seq_ = 0;               // the last message sequence number admitted
   std::uint64_t seq_at_cut_ = 0;             // last_seq_ when the outstanding batch was cut
   std::uint64_t seq_handed_ = 0;             // the last seq the store was handed
@@ -393,11 +476,18 @@ class session {
   std::uint64_t loaded_through_ = 0;
   bool store_load_outstanding_ = false;
   ring_buffer<outbox_item> held_;
+  // When the spilled messages that carry a Message Expiry Interval were handed over, by seq: read back in this
+  // process, their expiry counts from then. Only such messages cost an entry here.
+  struct spilled_time {
+    std::uint64_t seq;
+    clock::time_point at;
+  };
+  ring_buffer<spilled_time> spilled_times_;
   op_queue<publish_op> store_waiters_;   // complete_when_stored publishers, until their batch is durable
   std::vector<std::uint16_t> restoring_;  // restored in-flight identifiers whose message is not loaded yet
-  std::vector<const std::string*> alias_owner_;  // index = alias - 1
-  std::uint16_t next_alias_ = 1;
   std::vector<protocol::user_property> property_scratch_;  // views for encoding user properties
+  std::size_t expired_unreported_ = 0;
+  std::string last_expired_topic_;
 
   keep_alive keep_alive_;
   token_bucket message_rate_;
@@ -405,6 +495,11 @@ class session {
   clock::time_point throttled_until_{};
 
   std::vector<registered_subscription> subscriptions_;
+  subscription_router router_;
+  std::vector<stream_queue*> route_streams_;  // scratch of route_publish()
+  bool route_to_default_ = true;
+  std::uint64_t next_stream_key_ = 1;
+  std::uint32_t next_stream_identifier_ = 1;
 
   // Enhanced authentication: the method and data of the exchange in progress (they must outlive encoding).
   std::string auth_method_;

@@ -25,7 +25,7 @@ class counter {
 struct statistics_counters {
   counter<std::uint64_t> messages_sent, bytes_sent, messages_received, messages_delivered, bytes_received,
       publishes_acked, retransmitted, resent, resubscribed, connection_attempts, connects, disconnects, pings_sent,
-      messages_discarded, unexpected_acks;
+      messages_discarded, unexpected_acks, messages_expired, messages_dropped_unsubscribed;
   counter<std::size_t> inflight, window_in_use, queued_messages, queued_bytes, write_buffer_bytes, receive_queue;
   counter<bool> connected;
   counter<std::int64_t> connected_total_ticks;  // steady_clock ticks of closed connections
@@ -48,6 +48,8 @@ struct statistics_counters {
     s.pings_sent = pings_sent.get();
     s.messages_discarded = messages_discarded.get();
     s.unexpected_acks = unexpected_acks.get();
+    s.messages_expired = messages_expired.get();
+    s.messages_dropped_unsubscribed = messages_dropped_unsubscribed.get();
     s.inflight = inflight.get();
     s.window_in_use = window_in_use.get();
     s.queued_messages = queued_messages.get();

@@ -14,21 +14,27 @@ namespace coromqtt::detail {
 namespace proto = coromqtt::protocol;
 
 void session::subscribe(subscribe_op& op, clock::time_point now) {
+  const auto stream = op.request.stream;
+  // A stream's subscription that fails here never reaches the broker: the stream goes with it.
+  auto fail = [&](error_code ec) {
+    if (stream) destroy_stream(stream, now);
+    op.complete(ec, {});
+  };
   for (const auto& s : op.request.subscriptions) {
-    if (auto ec = proto::validate_topic_filter(s.filter)) {
-      op.complete(ec, {});
-      return;
+    if (auto ec = proto::validate_topic_filter(s.filter)) return fail(ec);
+  }
+  if (op.request.subscriptions.empty()) return fail(make_error_code(proto::error::empty_subscription_list));
+  if (stream) {
+    // The stream's messages are told apart by an identifier the session chooses [MQTT-3.8.2.1.2].
+    if (op.request.subscription_identifier || stream_state(stream) != stream_status::open)
+      return fail(make_error_code(error::invalid_argument));
+    if (version_ == protocol_version::v5) {
+      op.request.subscription_identifier = allocate_stream_identifier();
+      op.request.automatic_identifier = true;
     }
   }
-  if (op.request.subscriptions.empty()) {
-    op.complete(make_error_code(proto::error::empty_subscription_list), {});
-    return;
-  }
   const auto id = outgoing_.allocate();
-  if (id == 0) {
-    op.complete(make_error_code(error::packet_identifiers_exhausted), {});
-    return;
-  }
+  if (id == 0) return fail(make_error_code(error::packet_identifiers_exhausted));
   auto& e = outgoing_.entry(id);
   e.stage = awaiting::suback;
   e.request = std::move(op.request);
@@ -65,7 +71,7 @@ void session::unsubscribe(unsubscribe_op& op, clock::time_point now) {
   update_gauges();
 }
 
-error_code session::handle_suback(const proto::suback& s) {
+error_code session::handle_suback(const proto::suback& s, clock::time_point now) {
   auto* e = outgoing_.find(s.packet_id);
   if (!e) {  // a late duplicate, ignored like the other acknowledgements (publish.cpp)
     stats_.unexpected_acks.add();
@@ -83,23 +89,43 @@ error_code session::handle_suback(const proto::suback& s) {
   result.reason_string = s.properties.reason_string.value_or("");
   result.user_properties = copy_of(s.properties.user_properties);
   bool refused = false;
+  // The stream these filters were for, if it still wants them; a granted filter it no longer wants is given
+  // back to the broker.
+  const bool stream_wants = request.stream && stream_state(request.stream) == stream_status::open;
+  std::vector<std::string> unwanted;
   for (std::size_t i = 0; i < request.subscriptions.size(); ++i) {
     if (proto::is_error(result.reasons[i])) {
       refused = true;
       continue;
     }
+    if (request.restore) continue;  // the subscription as it was: routing and registry unchanged
     auto& sub = request.subscriptions[i];
+    // A SUBSCRIBE of a filter replaces the subscription the broker had for it [MQTT-3.8.4-3], and with it
+    // where its messages go.
+    if (stream_wants)
+      router_.bind(request.stream, sub.filter, request.subscription_identifier.value_or(0));
+    else if (request.stream)
+      unwanted.push_back(sub.filter);
+    else if (router_.route_of(sub.filter))
+      router_.unroute(sub.filter);
+    const bool automatic = request.automatic_identifier;
+    const bool routed = stream_wants;
     auto same =
         std::find_if(subscriptions_.begin(), subscriptions_.end(),
                      [&](const registered_subscription& r) { return r.subscription.filter == sub.filter; });
     if (same == subscriptions_.end())
-      subscriptions_.push_back({std::move(sub), request.subscription_identifier});
+      subscriptions_.push_back({std::move(sub), request.subscription_identifier, automatic, routed});
     else
-      *same = {std::move(sub), request.subscription_identifier};
+      *same = {std::move(sub), request.subscription_identifier, automatic, routed};
   }
   if (store_attached_) record_subscriptions();
   auto* op = static_cast<subscribe_op*>(e->op);
+  const auto stream = request.stream;
   outgoing_.release(s.packet_id);
+  // A stream whose subscription was refused (even in part) is not handed out: it goes, and so do the filters
+  // granted to it.
+  if (stream && refused && op) destroy_stream(stream, now);
+  if (!unwanted.empty()) unsubscribe_filters(std::move(unwanted), nullptr, now);
   if (op)
     op->complete(refused ? make_error_code(error::subscription_refused) : error_code{}, std::move(result));
   return {};
@@ -133,6 +159,7 @@ error_code session::handle_unsuback(const proto::unsuback& u) {
     std::erase_if(subscriptions_, [&](const registered_subscription& r) {
       return r.subscription.filter == request.filters[i];
     });
+    router_.drained(request.filters[i]);
   }
   if (store_attached_) record_subscriptions();
   auto* op = static_cast<unsubscribe_op*>(e->op);
@@ -154,7 +181,10 @@ void session::send_subscribe(std::uint16_t id, outgoing_entry& e) {
   packet.subscriptions = std::span<const proto::subscription>{views};
   property_scratch_.clear();
   if (version_ == protocol_version::v5) {
-    packet.properties.subscription_identifier = r.subscription_identifier;
+    // An identifier the session chose goes only to a broker that supports them (else a Protocol Error there,
+    // 0xA1); routing then falls back to topic filters.
+    if (!r.automatic_identifier || connack_.limits.subscription_identifier_available)
+      packet.properties.subscription_identifier = r.subscription_identifier;
     packet.properties.user_properties = view_of(r.user_properties, property_scratch_);
   }
   e.needs_send = false;
@@ -192,8 +222,12 @@ void session::resubscribe(clock::time_point now) {
     if (done[i]) continue;
     subscribe_request request;
     request.subscription_identifier = subscriptions_[i].subscription_identifier;
+    request.automatic_identifier = subscriptions_[i].automatic_identifier;
+    request.restore = true;
     for (std::size_t j = i; j < subscriptions_.size(); ++j) {
-      if (done[j] || subscriptions_[j].subscription_identifier != request.subscription_identifier) continue;
+      if (done[j] || subscriptions_[j].subscription_identifier != request.subscription_identifier ||
+          subscriptions_[j].automatic_identifier != request.automatic_identifier)
+        continue;
       request.subscriptions.push_back(subscriptions_[j].subscription);
       done[j] = true;
     }

@@ -69,21 +69,3 @@ TEST_CASE("ring_buffer: FIFO across growth, erase keeps order", "[containers]") 
   }
   CHECK(seen == "1,2,3,4,5,7,8,9,10,11,12,13,14,15,16,17,18,19,");
 }
-
-TEST_CASE("outgoing_table: identifiers are unique, recycled oldest first, order kept", "[window]") {
-  outgoing_table table;
-  const auto a = table.allocate();
-  const auto b = table.allocate();
-  const auto c = table.allocate();
-  for (auto id : {a, b, c}) table.entry(id).stage = awaiting::puback;
-  CHECK((a != b && b != c && a != c));
-  table.release(b);
-  CHECK(table.find(b) == nullptr);
-  const auto d = table.allocate();
-  table.entry(d).stage = awaiting::puback;
-  CHECK(d == b);  // the table stays compact
-  std::vector<std::uint16_t> order;
-  for (auto id = table.first(); id; id = table.next(id)) order.push_back(id);
-  CHECK(order == std::vector<std::uint16_t>{a, c, d});
-  CHECK(table.size() == 3);
-}

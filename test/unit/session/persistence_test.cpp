@@ -203,3 +203,107 @@ TEST_CASE("a full store: fail, or drop the oldest queued message", "[session][st
     CHECK(payload_of(w[1].as<proto::publish>()) == "2");
   }
 }
+
+TEST_CASE("with a store, a QoS 2 message for a subscription stream waits for its record too [MQTT-4.3.3-10]",
+          "[session][store][streams]") {
+  stored_harness h;
+  h.connect();
+  make_durable(h);
+  const auto stream = h.session->open_stream(10);
+  recorded_subscribe op;
+  op.request.subscriptions.push_back({"s/#", {qos::exactly_once}});
+  op.request.stream = stream;
+  h.session->subscribe(op, h.now);
+  make_durable(h);
+  const auto w = h.take_one();
+  const auto& s = w.as<proto::subscribe>();
+  REQUIRE(s.properties.subscription_identifier);
+  proto::suback ack;
+  ack.packet_id = s.packet_id;
+  const std::vector<reason_code> codes{reason_code::granted_qos_2};
+  ack.reasons = std::span<const reason_code>{codes};
+  REQUIRE_FALSE(h.feed(ack));
+  make_durable(h);  // the granted subscription
+  std::vector<std::uint64_t> fed;
+  h.session->take_fed_streams(fed);
+
+  auto p = incoming_publish("s/1", qos::exactly_once, 7, "once");
+  const std::vector<std::uint32_t> ids{*s.properties.subscription_identifier};
+  p.properties.subscription_identifiers = std::span<const std::uint32_t>{ids};
+  REQUIRE_FALSE(h.feed(p));
+  CHECK_FALSE(h.session->stream_has_message(stream));  // a crash now must not have shown it to the user
+  CHECK_FALSE(h.session->has_output());
+  h.session->take_fed_streams(fed);
+  const auto batch = make_durable(h);
+  REQUIRE(types_of(batch) == std::vector<type>{type::incoming_received});
+  h.session->take_fed_streams(fed);
+  CHECK(fed == std::vector<std::uint64_t>{stream});  // the client serves the stream's waiters again
+  REQUIRE(h.session->stream_has_message(stream));
+  CHECK(h.session->pop_stream_message(stream).payload == "once");
+  CHECK(h.take_one().type() == proto::packet_type::pubrec);
+}
+
+TEST_CASE("with a store, a stream's subscription is kept without the identifier a broker without them never got",
+          "[session][store][streams]") {
+  stored_harness h;
+  proto::connack connack;
+  connack.properties.subscription_identifier_available = false;
+  h.connect(connack);
+  make_durable(h);
+  const auto stream = h.session->open_stream(10);
+  recorded_subscribe op;
+  op.request.subscriptions.push_back({"s/#", {qos::at_least_once}});
+  op.request.stream = stream;
+  h.session->subscribe(op, h.now);
+  make_durable(h);
+  const auto w = h.take_one();
+  CHECK_FALSE(w.as<proto::subscribe>().properties.subscription_identifier);
+  proto::suback ack;
+  ack.packet_id = w.as<proto::subscribe>().packet_id;
+  const std::vector<reason_code> codes{reason_code::granted_qos_1};
+  ack.reasons = std::span<const reason_code>{codes};
+  REQUIRE_FALSE(h.feed(ack));
+  const auto batch = make_durable(h);
+  REQUIRE(types_of(batch) == std::vector<type>{type::subscriptions});
+  REQUIRE(batch[0].subscriptions.size() == 1);
+  CHECK(batch[0].subscriptions[0].subscription.filter == "s/#");
+  CHECK_FALSE(batch[0].subscriptions[0].subscription_identifier);
+}
+
+TEST_CASE("a backlog read back from the store keeps counting its Message Expiry Interval from the publish "
+          "[MQTT-3.3.2-5] [MQTT-3.3.2-6]",
+          "[session][store][expiry]") {
+  client_options o;
+  o.max_queued_messages = 1;
+  stored_harness h{o};
+  std::vector<recorded_publish> ops(3);
+  const std::uint32_t expiry[] = {60, 10, 2};
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    ops[i].complete_when_stored = true;
+    ops[i].message.properties.message_expiry_interval = expiry[i];
+    h.publish(ops[i], "t", qos::at_least_once, std::to_string(i + 1));
+  }
+  CHECK(h.statistics_queued() == 1);  // "2" and "3" are in the store only
+  auto batch = make_durable(h);
+  h.advance(5s);
+  h.connect();
+  std::vector<std::pair<std::string, std::uint32_t>> sent;
+  for (int round = 0; round < 10; ++round) {
+    make_durable(h);
+    for (const auto& w : h.take_written())
+      if (w.type() == proto::packet_type::publish)
+        sent.emplace_back(payload_of(w.as<proto::publish>()),
+                          w.as<proto::publish>().properties.message_expiry_interval.value_or(0));
+    if (auto load = h.session->take_store_load()) {
+      std::vector<stored_message> loaded;
+      for (const auto& r : batch)
+        if (r.what == type::message_added && r.seq > load->after && r.seq <= load->upto &&
+            loaded.size() < load->max_count)
+          loaded.push_back({r.seq, r.message});
+      h.session->on_store_loaded(loaded, *load, h.now);
+    }
+  }
+  // 5 s waited: "1" has 55 s left, "2" 5 s, "3" expired in the store and is dropped.
+  CHECK(sent == std::vector<std::pair<std::string, std::uint32_t>>{{"1", 55}, {"2", 5}});
+  CHECK(h.stats.messages_expired.get() == 1);
+}

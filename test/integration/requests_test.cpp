@@ -17,9 +17,12 @@ using namespace coromqtt::test;
 namespace {
 
 // A responder: answers every request on `filter` with "re:" + its payload, until it is destroyed.
-asio::awaitable<void> respond(client& responder) {
+// Answers until its receive fails or `stop` is emitted (before the test's clients go: a coroutine left waiting
+// in a client that is destroyed after the io_context stopped is not freed; see the stop's closing note).
+asio::awaitable<void> respond(client& responder, asio::cancellation_slot stop) {
   for (;;) {
-    auto [ec, request] = co_await responder.async_receive(asio::as_tuple(asio::use_awaitable));
+    auto [ec, request] =
+        co_await responder.async_receive(asio::bind_cancellation_slot(stop, asio::as_tuple(asio::use_awaitable)));
     if (ec) co_return;
     auto reply = make_response(request, "re:" + request.payload);
     if (!reply) continue;
@@ -64,7 +67,8 @@ TEST_CASE("request/response between two clients: many requests in flight, each g
     co_await responder.co_connect();
     co_await requester.co_connect();
     co_await responder.co_subscribe("svc/echo", qos::at_least_once);
-    asio::co_spawn(io, respond(responder), asio::detached);
+    asio::cancellation_signal stop_responding;
+    asio::co_spawn(io, respond(responder, stop_responding.slot()), asio::detached);
 
     const auto single = co_await requester.co_request("svc/echo", "ping", 5s);
     CHECK(single.payload == "re:ping");
@@ -88,6 +92,8 @@ TEST_CASE("request/response between two clients: many requests in flight, each g
     const auto stray = co_await receive_within(requester, 200ms);
     CHECK_FALSE(stray);
     co_await responder.co_disconnect();
+    stop_responding.emit(asio::cancellation_type::terminal);
+    co_await sleep_for(50ms);  // the receive completes (operation_aborted) and respond() ends
   });
 }
 
@@ -103,7 +109,8 @@ TEST_CASE("request/response: a configured response topic; timeout; cancellation;
     co_await requester.co_connect();
     co_await responder.co_connect();
     co_await responder.co_subscribe("svc/#", qos::at_least_once);
-    asio::co_spawn(io, respond(responder), asio::detached);
+    asio::cancellation_signal stop_responding;
+    asio::co_spawn(io, respond(responder, stop_responding.slot()), asio::detached);
     const auto answer = co_await requester.co_request("svc/a", "x", 5s);
     CHECK(answer.topic == "replies/configured");
 
@@ -141,6 +148,8 @@ TEST_CASE("request/response: a configured response topic; timeout; cancellation;
     CHECK(v3_error == error::mqtt5_required);
     (void)v3_none;
     co_await responder.co_disconnect();
+    stop_responding.emit(asio::cancellation_type::terminal);
+    co_await sleep_for(50ms);  // the receive completes (operation_aborted) and respond() ends
   });
 }
 

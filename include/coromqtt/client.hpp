@@ -7,9 +7,19 @@
 // Both may be called from any thread; the work hops onto the client's strand. Completion handlers run on
 // their associated executor (the client's strand when they have none), never inside the initiating call.
 //
-// Cancellation (Asio cancellation slots; terminal, partial and total are all honoured the same way): a request
-// not yet written to the broker is withdrawn; one already written completes its protocol flow in the
-// background. Either way the handler gets operation_aborted at once.
+// The completion token defaults to asio::deferred, so `co_await client.async_publish(m)` works in an
+// asio::awaitable coroutine and `client.async_publish(m)(handler)` anywhere.
+//
+// Each async_* function below documents its handler, when it completes, every error it can produce, and
+// cancellation. Cancellation is through Asio's cancellation slots; unless an operation says otherwise,
+// terminal, partial and total are honoured alike: a request not yet written to the broker is withdrawn; one
+// already written completes its protocol flow in the background. Either way the handler gets
+// operation_aborted at once.
+//
+// Every parameter may be built in braces inside the co_await expression (`co_publish({"t", "p"})`,
+// `co_subscribe({{"a/#", qos::at_least_once}})`, `co_unsubscribe({"a/#", "b/#"})`): the types have
+// constructors, because g++ 12 destroys braced aggregate temporaries inside co_await twice (docs/guide.md,
+// "Call shapes").
 #pragma once
 
 #include <coromqtt/error.hpp>
@@ -24,6 +34,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/system/system_error.hpp>
 
@@ -57,6 +68,15 @@ class mqtt_error : public boost::system::system_error {
 };
 
 struct disconnect_options {
+  disconnect_options() = default;
+  disconnect_options(reason_code code, bool keep_will = false, std::optional<std::uint32_t> session_expiry = {},
+                     std::string reason_text = {}, coromqtt::user_properties properties = {})
+      : reason(code),
+        publish_will(keep_will),
+        session_expiry_interval(session_expiry),
+        reason_string(std::move(reason_text)),
+        user_properties(std::move(properties)) {}
+
   reason_code reason = reason_code::success;  // MQTT 5 only
   // Keep the will: MQTT 5 sends reason 0x04 (Disconnect with Will Message); MQTT 3.1.1 closes the connection
   // without DISCONNECT, the only way to have the broker publish the will there.
@@ -68,6 +88,10 @@ struct disconnect_options {
 
 // MQTT 5 SUBSCRIBE extras.
 struct subscribe_properties {
+  subscribe_properties() = default;
+  subscribe_properties(std::optional<std::uint32_t> identifier, coromqtt::user_properties properties = {})
+      : subscription_identifier(identifier), user_properties(std::move(properties)) {}
+
   std::optional<std::uint32_t> subscription_identifier;  // 1..268,435,455, echoed in matching messages
   coromqtt::user_properties user_properties;
 };
@@ -132,54 +156,74 @@ class client {
   coromqtt::statistics statistics() const noexcept;
 
   // --- Connecting ------------------------------------------------------------------------------------------
-  // start() and wait for the outcome of the next connection attempt (at once if connected): what the broker
-  // said, or why the attempt failed (error::connection_refused with the broker's reason code for a CONNACK
-  // refusal, a transport error, a timeout). After a failure the reconnect policy keeps trying in the
-  // background; call co_connect() again to wait for the next attempt, or stop() to give up. Cancellation stops
-  // waiting, not connecting.
-  template <class Token>
-  auto async_connect(Token&& token) {
+  // start() and wait for the outcome of the next connection attempt (at once if connected).
+  // Handler: void(error_code, connection_info): what the broker said in CONNACK.
+  // Completes: on CONNACK, or when the attempt fails. After a failure the reconnect policy keeps trying in the
+  // background; call again to wait for the next attempt, or stop() to give up.
+  // Errors: error::connection_refused (the broker's reason code and string are in the info),
+  // error::resolve_timeout, connect_timeout, handshake_timeout, connack_timeout, the tls_* errors,
+  // error::websocket_upgrade_failed, error::authentication_failed, a system error of the socket,
+  // error::client_stopped (stop() or disconnect during the attempt), operation_aborted (cancelled, or the client
+  // destroyed).
+  // Cancellation (terminal, partial, total): stops waiting, not connecting: operation_aborted at once.
+  template <asio::completion_token_for<void(error_code, connection_info)> Token = asio::deferred_t>
+  auto async_connect(Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code, connection_info)>(
         [impl = impl_](auto handler) { detail::initiate_connect(*impl, std::move(handler)); }, token);
   }
+  // As async_connect; throws mqtt_error (with the broker's reason code for a refusal).
   asio::awaitable<connection_info> co_connect();
 
   // Graceful end: what is already queued for writing goes first, then DISCONNECT, then the transport's own
   // close; reconnection stops. QoS 1/2 messages still awaiting acknowledgement stay in the session (they
-  // are resumed by a later reconnect()). Completes when the connection is closed. Errors: invalid_argument for
-  // a non-zero session_expiry_interval when the session was opened with 0 (MQTT 5, 3.14.2.2.2) (nothing is done).
-  template <class Token>
-  auto async_disconnect(disconnect_options options, Token&& token) {
+  // are resumed by a later reconnect()).
+  // Handler: void(error_code).
+  // Completes: when the connection is closed (at once when there is none), at the latest after
+  // options().disconnect_timeout, when the transport is closed hard.
+  // Errors: invalid_argument for a non-zero session_expiry_interval when the session was opened with 0 (MQTT 5,
+  // 3.14.2.2.2; nothing is done), operation_aborted (cancelled, or the client destroyed).
+  // Cancellation (terminal, partial, total): stops waiting; the disconnect goes on.
+  template <asio::completion_token_for<void(error_code)> Token = asio::deferred_t>
+  auto async_disconnect(disconnect_options options, Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code)>(
         [impl = impl_](auto handler, disconnect_options o) {
           detail::initiate_disconnect(*impl, std::move(o), std::move(handler));
         },
         token, std::move(options));
   }
-  template <class Token>
-  auto async_disconnect(Token&& token) {
+  template <asio::completion_token_for<void(error_code)> Token = asio::deferred_t>
+  auto async_disconnect(Token&& token = {}) {
     return async_disconnect(disconnect_options{}, std::forward<Token>(token));
   }
-  // Not a defaulted argument: g++ 12 destroys a defaulted class argument built in the caller's co_await twice.
+  // As async_disconnect; throws mqtt_error. Two overloads rather than a defaulted argument: g++ 12 destroys a
+  // defaulted class argument built in the caller's co_await twice.
   asio::awaitable<void> co_disconnect();
   asio::awaitable<void> co_disconnect(disconnect_options options);
 
   // --- Publishing ------------------------------------------------------------------------------------------
-  // QoS 0 completes once the message is queued for writing; QoS 1 on PUBACK, QoS 2 on PUBCOMP. QoS 1/2 first
-  // take a slot of the inflight window (the smaller of options().inflight_window and the broker's Receive
-  // Maximum) and wait, in order, while none is free; every publisher waits while the outgoing queue is at its
-  // bound (or fails with error::queue_full, per options().when_queue_full).
-  // Errors: invalid topic (a protocol::error), error::qos_not_supported, error::retain_not_supported,
-  // error::packet_too_large, error::queue_full, error::rejected_by_broker (the reason code is in the result),
-  // operation_aborted (cancelled, or the client was destroyed).
-  template <class Token>
-  auto async_publish(message m, Token&& token) {
+  // Publishes `m` without waiting for earlier publishes to be acknowledged. QoS 1/2 first take a slot of the
+  // inflight window (the smaller of options().inflight_window and the broker's Receive Maximum) and wait, in
+  // order, while none is free; every publisher waits while the outgoing queue is at its bound, or fails with
+  // error::queue_full, per options().when_queue_full. Waiting publishers count against the same bound
+  // (options().max_queued_messages / max_queued_bytes), so no number of callers grows memory without limit.
+  // Handler: void(error_code, publish_result): the broker's reason code and string (MQTT 5).
+  // Completes: QoS 0 once the message is queued for writing; QoS 1 on PUBACK; QoS 2 on PUBCOMP.
+  // Errors: an invalid topic or property (a protocol::error), error::qos_not_supported,
+  // error::retain_not_supported, error::packet_too_large, error::queue_full, error::message_expired (MQTT 5:
+  // the expiry passed before it could be sent), error::session_expired (the broker lost the session and with it
+  // this QoS 2 flow's state), error::rejected_by_broker (the reason code is in the result), operation_aborted
+  // (cancelled, or the client destroyed).
+  // Cancellation (terminal, partial, total): a message not yet written is withdrawn and never sent; one already
+  // written completes its QoS flow in the background. The handler gets operation_aborted at once.
+  template <asio::completion_token_for<void(error_code, publish_result)> Token = asio::deferred_t>
+  auto async_publish(message m, Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code, publish_result)>(
         [impl = impl_](auto handler, message msg) {
           detail::initiate_publish(*impl, std::move(msg), std::move(handler));
         },
         token, std::move(m));
   }
+  // As async_publish; throws mqtt_error (with the broker's reason code for a refusal).
   asio::awaitable<publish_result> co_publish(message m);
   asio::awaitable<publish_result> co_publish(std::string topic, std::string payload, qos q = qos::at_most_once,
                                              bool retain = false);
@@ -191,15 +235,16 @@ class client {
   // of the inflight window; publishers wait instead while the store is at its bounds (store_limits: wait, fail
   // with error::queue_full, or drop the oldest queued message, whose publisher gets error::message_dropped).
   // Without a store it completes once the client has taken the message (queued in memory). A QoS 0 message is
-  // stored only with store_limits::store_qos0, else it completes as co_publish does.
+  // stored only with store_limits::store_qos0, else it completes as async_publish does.
   // Handler: void(error_code, publish_result); the result is empty (the broker's answer comes later, unseen).
-  // Errors: invalid topic (a protocol::error), error::qos_not_supported, error::retain_not_supported,
-  // error::queue_full, operation_aborted (cancelled, or the client was destroyed: the message, if already
-  // admitted, stays in the store and is still delivered).
+  // Completes: once the message is durable in the store.
+  // Errors: an invalid topic (a protocol::error), error::qos_not_supported, error::retain_not_supported,
+  // error::queue_full, error::store_failed, operation_aborted (cancelled, or the client destroyed: the message,
+  // if already admitted, stays in the store and is still delivered).
   // Cancellation (terminal, partial, total): completes at once with operation_aborted; a message already
   // admitted is not withdrawn.
-  template <class Token>
-  auto async_publish_stored(message m, Token&& token) {
+  template <asio::completion_token_for<void(error_code, publish_result)> Token = asio::deferred_t>
+  auto async_publish_stored(message m, Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code, publish_result)>(
         [impl = impl_](auto handler, message msg) {
           detail::initiate_publish_stored(*impl, std::move(msg), std::move(handler));
@@ -209,36 +254,50 @@ class client {
   // As async_publish_stored; throws mqtt_error.
   asio::awaitable<void> co_publish_stored(message m);
 
-  // Completes when everything queued so far is written to the transport (with `until_acknowledged`, when
-  // every QoS 1/2 publish made so far is also acknowledged).
-  template <class Token>
-  auto async_flush(bool until_acknowledged, Token&& token) {
+  // Handler: void(error_code).
+  // Completes: when everything queued so far is written to the transport (with `until_acknowledged`, when every
+  // QoS 1/2 publish made so far is also acknowledged, or has failed). Waits across reconnections.
+  // Errors: operation_aborted (cancelled, or the client destroyed).
+  // Cancellation (terminal, partial, total): stops waiting; nothing queued is affected.
+  template <asio::completion_token_for<void(error_code)> Token = asio::deferred_t>
+  auto async_flush(bool until_acknowledged, Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code)>(
         [impl = impl_](auto handler, bool acked) {
           detail::initiate_flush(*impl, acked, std::move(handler));
         },
         token, until_acknowledged);
   }
+  // As async_flush; throws mqtt_error.
   asio::awaitable<void> co_flush(bool until_acknowledged = false);
 
   // --- Subscribing -----------------------------------------------------------------------------------------
-  // Completes on SUBACK with one reason code per filter (the granted QoS, or why it was refused). If any
-  // filter was refused the error is error::subscription_refused (the result still has every code).
-  // Successful subscriptions are remembered and restored if the broker loses the session.
-  template <class Token>
-  auto async_subscribe(std::vector<subscription> subscriptions, subscribe_properties properties, Token&& token) {
+  // Sends one SUBSCRIBE for `subscriptions`. Successful subscriptions are remembered and restored if the
+  // broker loses the session.
+  // Handler: void(error_code, subscribe_result): one reason code per filter, in order (the granted QoS, or why
+  // it was refused).
+  // Completes: on SUBACK.
+  // Errors: an invalid filter or option (a protocol::error, e.g. a shared subscription with No Local),
+  // invalid_argument (no filter, or a Subscription Identifier out of range or unsupported by the broker),
+  // error::subscription_refused (any filter refused; the result still has every code),
+  // error::packet_too_large, error::packet_identifiers_exhausted, error::session_expired, operation_aborted
+  // (cancelled, or the client destroyed).
+  // Cancellation (terminal, partial, total): a SUBSCRIBE not yet written is withdrawn; one already written
+  // completes in the background (the subscription is then remembered). operation_aborted at once.
+  template <asio::completion_token_for<void(error_code, subscribe_result)> Token = asio::deferred_t>
+  auto async_subscribe(subscription_list subscriptions, subscribe_properties properties, Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code, subscribe_result)>(
-        [impl = impl_](auto handler, std::vector<subscription> subs, subscribe_properties props) {
-          detail::initiate_subscribe(*impl, std::move(subs), std::move(props), std::move(handler));
+        [impl = impl_](auto handler, subscription_list subs, subscribe_properties props) {
+          detail::initiate_subscribe(*impl, std::move(subs).release(), std::move(props), std::move(handler));
         },
         token, std::move(subscriptions), std::move(properties));
   }
-  template <class Token>
-  auto async_subscribe(std::vector<subscription> subscriptions, Token&& token) {
+  template <asio::completion_token_for<void(error_code, subscribe_result)> Token = asio::deferred_t>
+  auto async_subscribe(subscription_list subscriptions, Token&& token = {}) {
     return async_subscribe(std::move(subscriptions), subscribe_properties{}, std::forward<Token>(token));
   }
-  asio::awaitable<subscribe_result> co_subscribe(std::vector<subscription> subscriptions,
-                                                 subscribe_properties properties = {});
+  // As async_subscribe; throws mqtt_error (with the first refusing reason code).
+  asio::awaitable<subscribe_result> co_subscribe(subscription_list subscriptions);
+  asio::awaitable<subscribe_result> co_subscribe(subscription_list subscriptions, subscribe_properties properties);
   asio::awaitable<subscribe_result> co_subscribe(std::string filter, qos max_qos = qos::at_most_once);
 
   // Subscribes and returns the subscriptions' own message stream (see subscription_stream.hpp): what these
@@ -251,50 +310,63 @@ class client {
   // subscription_refused, packet_identifiers_exhausted, operation_aborted (cancelled, or the client destroyed).
   // Cancellation (terminal, partial, total): completes at once with operation_aborted; a SUBSCRIBE not yet
   // written is withdrawn, one already written is unsubscribed again once granted.
-  template <class Token>
-  auto async_subscribe_stream(std::vector<subscription> subscriptions, subscribe_properties properties,
-                              stream_options options, Token&& token) {
+  template <asio::completion_token_for<void(error_code, subscription_stream)> Token = asio::deferred_t>
+  auto async_subscribe_stream(subscription_list subscriptions, subscribe_properties properties,
+                              stream_options options, Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code, subscription_stream)>(
-        [impl = impl_](auto handler, std::vector<subscription> subs, subscribe_properties props, stream_options o) {
-          detail::initiate_subscribe_stream(*impl, std::move(subs), std::move(props), o, std::move(handler));
+        [impl = impl_](auto handler, subscription_list subs, subscribe_properties props, stream_options o) {
+          detail::initiate_subscribe_stream(*impl, std::move(subs).release(), std::move(props), o,
+                                            std::move(handler));
         },
         token, std::move(subscriptions), std::move(properties), options);
   }
-  template <class Token>
-  auto async_subscribe_stream(std::vector<subscription> subscriptions, Token&& token) {
+  template <asio::completion_token_for<void(error_code, subscription_stream)> Token = asio::deferred_t>
+  auto async_subscribe_stream(subscription_list subscriptions, Token&& token = {}) {
     return async_subscribe_stream(std::move(subscriptions), subscribe_properties{}, stream_options{},
                                   std::forward<Token>(token));
   }
   // As async_subscribe_stream; throws mqtt_error (with the refusing reason code).
-  asio::awaitable<subscription_stream> co_subscribe_stream(std::vector<subscription> subscriptions,
+  asio::awaitable<subscription_stream> co_subscribe_stream(subscription_list subscriptions,
                                                            subscribe_properties properties, stream_options options);
   asio::awaitable<subscription_stream> co_subscribe_stream(std::string filter, qos max_qos = qos::at_most_once);
 
-  // Completes on UNSUBACK with one reason code per filter (MQTT 3.1.1: all success).
-  template <class Token>
-  auto async_unsubscribe(std::vector<std::string> filters, coromqtt::user_properties properties, Token&& token) {
+  // Sends one UNSUBSCRIBE; the filters are forgotten for resubscription at once.
+  // Handler: void(error_code, unsubscribe_result): one reason code per filter (MQTT 3.1.1: all success).
+  // Completes: on UNSUBACK. A filter the broker did not know (0x11 No subscription existed) is not an error.
+  // Errors: an invalid filter (a protocol::error), invalid_argument (no filter), error::packet_too_large,
+  // error::packet_identifiers_exhausted, error::session_expired, operation_aborted (cancelled, or the client
+  // destroyed).
+  // Cancellation (terminal, partial, total): an UNSUBSCRIBE not yet written is withdrawn; one already written
+  // completes in the background. operation_aborted at once.
+  template <asio::completion_token_for<void(error_code, unsubscribe_result)> Token = asio::deferred_t>
+  auto async_unsubscribe(filter_list filters, coromqtt::user_properties properties, Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code, unsubscribe_result)>(
-        [impl = impl_](auto handler, std::vector<std::string> f, coromqtt::user_properties p) {
-          detail::initiate_unsubscribe(*impl, std::move(f), std::move(p), std::move(handler));
+        [impl = impl_](auto handler, filter_list f, coromqtt::user_properties p) {
+          detail::initiate_unsubscribe(*impl, std::move(f).release(), std::move(p), std::move(handler));
         },
         token, std::move(filters), std::move(properties));
   }
-  template <class Token>
-  auto async_unsubscribe(std::vector<std::string> filters, Token&& token) {
+  template <asio::completion_token_for<void(error_code, unsubscribe_result)> Token = asio::deferred_t>
+  auto async_unsubscribe(filter_list filters, Token&& token = {}) {
     return async_unsubscribe(std::move(filters), coromqtt::user_properties{}, std::forward<Token>(token));
   }
-  asio::awaitable<unsubscribe_result> co_unsubscribe(std::vector<std::string> filters);
+  // As async_unsubscribe; throws mqtt_error.
+  asio::awaitable<unsubscribe_result> co_unsubscribe(filter_list filters);
 
   // --- Receiving -------------------------------------------------------------------------------------------
   // The next message from the broker, in order of arrival. Messages wait in a bounded queue
   // (options().receive_queue_capacity); while it is full the client stops reading from the socket.
-  // Errors: operation_aborted (cancelled, or the client was destroyed); error::invalid_argument at once when
+  // Handler: void(error_code, message).
+  // Completes: when a message is there (at once if one is queued). Waits across reconnections.
+  // Errors: operation_aborted (cancelled, or the client destroyed); error::invalid_argument at once when
   // options().discard_incoming_messages is set (no message will ever come).
-  template <class Token>
-  auto async_receive(Token&& token) {
+  // Cancellation (terminal, partial, total): stops waiting; no message is lost (the next call gets it).
+  template <asio::completion_token_for<void(error_code, message)> Token = asio::deferred_t>
+  auto async_receive(Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code, message)>(
         [impl = impl_](auto handler) { detail::initiate_receive(*impl, std::move(handler)); }, token);
   }
+  // As async_receive; throws mqtt_error.
   asio::awaitable<message> co_receive();
 
   // --- Request/response [MQTT-4.10] (MQTT 5) -------------------------------------------------------------
@@ -312,8 +384,8 @@ class client {
   // the request completed is dropped.
   // Cancellation (terminal, partial, total): completes at once with operation_aborted; a request not yet
   // written is withdrawn.
-  template <class Token>
-  auto async_request(message request, std::chrono::steady_clock::duration timeout, Token&& token) {
+  template <asio::completion_token_for<void(error_code, message)> Token = asio::deferred_t>
+  auto async_request(message request, std::chrono::steady_clock::duration timeout, Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code, message)>(
         [impl = impl_](auto handler, message m, std::chrono::steady_clock::duration t) {
           detail::initiate_request(*impl, std::move(m), t, std::move(handler));
@@ -325,7 +397,6 @@ class client {
   // A request at QoS 0 with this topic and payload.
   asio::awaitable<message> co_request(std::string topic, std::string payload,
                                       std::chrono::steady_clock::duration timeout);
-
   // Manual acknowledgement (options().manual_acknowledgement): the application is done with `m`, a received
   // QoS 1/2 message. Its PUBACK (QoS 1) or PUBREC (QoS 2) goes out with `reason` (MQTT 5; 0x00 Success, or
   // e.g. 0x80 Unspecified error / 0x87 Not authorized to refuse it, which ends a QoS 2 flow without delivery
@@ -338,9 +409,14 @@ class client {
   // PUBACK / PUBREC cannot carry. A QoS 0 message (acknowledgement_id 0) needs nothing: success.
   error_code acknowledge(const message& m, reason_code reason = reason_code::success);
 
-  // The next connection event (see events.hpp). Errors: operation_aborted.
-  template <class Token>
-  auto async_next_event(Token&& token) {
+  // The next connection event (see events.hpp), in order; events wait in a bounded queue (the oldest are
+  // dropped when nobody reads them).
+  // Handler: void(error_code, event).
+  // Completes: when an event is there (at once if one is queued).
+  // Errors: operation_aborted (cancelled, or the client destroyed).
+  // Cancellation (terminal, partial, total): stops waiting; no event is lost.
+  template <asio::completion_token_for<void(error_code, event)> Token = asio::deferred_t>
+  auto async_next_event(Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code, event)>(
         [impl = impl_](auto handler) { detail::initiate_next_event(*impl, std::move(handler)); }, token);
   }

@@ -19,7 +19,18 @@
 namespace coromqtt {
 
 // The last will [MQTT-3.1.2.5]: published by the broker when the connection ends without a normal DISCONNECT.
+// Constructors for the reason given at coromqtt::message (g++ 12 and braced temporaries, -Wextra).
 struct will_message {
+  will_message() = default;
+  will_message(std::string topic_name, std::string payload_bytes, coromqtt::qos level = qos::at_most_once,
+               bool retained = false, message_properties props = {}, std::uint32_t delay_seconds = 0)
+      : topic(std::move(topic_name)),
+        payload(std::move(payload_bytes)),
+        qos(level),
+        retain(retained),
+        properties(std::move(props)),
+        delay_interval(delay_seconds) {}
+
   std::string topic;
   std::string payload;
   coromqtt::qos qos = qos::at_most_once;
@@ -121,7 +132,9 @@ struct client_options {
   // alias. Off by default: the broker must keep a mapping per alias for the connection.
   bool auto_topic_alias = false;
   // Publishes admitted but not yet written: the offline queue while disconnected, messages held back by the
-  // rate limit or the broker's Receive Maximum while connected.
+  // rate limit or the broker's Receive Maximum while connected. The publishers waiting to be admitted (window
+  // or queue full) are bounded by the same numbers: under `wait` as many again may wait, under `fail` they
+  // count with the queue; beyond that they fail with error::queue_full (docs/guide.md, "QoS and backpressure").
   std::size_t max_queued_messages = 10'000;
   std::size_t max_queued_bytes = 16 * 1024 * 1024;
   queue_full_policy when_queue_full = queue_full_policy::wait;

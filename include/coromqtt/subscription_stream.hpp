@@ -39,6 +39,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/strand.hpp>
 
 #include <cstddef>
@@ -94,8 +95,8 @@ class subscription_stream {
   // destroyed, or the client destroyed), invalid_argument (valid() is false).
   // Cancellation (terminal, partial, total): a waiting receive is withdrawn and completes with
   // operation_aborted; no message is lost.
-  template <class Token>
-  auto async_receive(Token&& token) const {
+  template <asio::completion_token_for<void(error_code, message)> Token = asio::deferred_t>
+  auto async_receive(Token&& token = {}) const {
     return asio::async_initiate<Token, void(error_code, message)>(
         [ref = ref_](auto handler) { detail::initiate_stream_receive(ref, std::move(handler)); }, token);
   }
@@ -109,8 +110,8 @@ class subscription_stream {
   // invalid_argument (valid() is false), operation_aborted (cancelled, or the client destroyed).
   // Cancellation: the stream is closed at once either way; a cancelled call completes with operation_aborted
   // and its UNSUBSCRIBE still goes out.
-  template <class Token>
-  auto async_unsubscribe(Token&& token) const {
+  template <asio::completion_token_for<void(error_code, unsubscribe_result)> Token = asio::deferred_t>
+  auto async_unsubscribe(Token&& token = {}) const {
     return asio::async_initiate<Token, void(error_code, unsubscribe_result)>(
         [ref = ref_](auto handler) { detail::initiate_stream_unsubscribe(ref, std::move(handler)); }, token);
   }

@@ -185,12 +185,7 @@ asio::awaitable<publish_result> client::co_publish(message m) {
 }
 
 asio::awaitable<publish_result> client::co_publish(std::string topic, std::string payload, qos q, bool retain) {
-  message m;
-  m.topic = std::move(topic);
-  m.payload = std::move(payload);
-  m.qos = q;
-  m.retain = retain;
-  co_return co_await co_publish(std::move(m));
+  return co_publish(message{std::move(topic), std::move(payload), q, retain});
 }
 
 asio::awaitable<void> client::co_publish_stored(message m) {
@@ -203,7 +198,12 @@ asio::awaitable<void> client::co_flush(bool until_acknowledged) {
   if (ec) throw mqtt_error(ec);
 }
 
-asio::awaitable<subscribe_result> client::co_subscribe(std::vector<subscription> subscriptions,
+// A plain function, not a coroutine, for the reason given at co_disconnect().
+asio::awaitable<subscribe_result> client::co_subscribe(subscription_list subscriptions) {
+  return co_subscribe(std::move(subscriptions), subscribe_properties{});
+}
+
+asio::awaitable<subscribe_result> client::co_subscribe(subscription_list subscriptions,
                                                        subscribe_properties properties) {
   auto [ec, result] = co_await async_subscribe(std::move(subscriptions), std::move(properties), use_tuple);
   if (ec) {
@@ -215,13 +215,10 @@ asio::awaitable<subscribe_result> client::co_subscribe(std::vector<subscription>
 }
 
 asio::awaitable<subscribe_result> client::co_subscribe(std::string filter, qos max_qos) {
-  std::vector<subscription> subscriptions(1);
-  subscriptions[0].filter = std::move(filter);
-  subscriptions[0].options.max_qos = max_qos;
-  co_return co_await co_subscribe(std::move(subscriptions));
+  return co_subscribe(subscription_list{subscription{std::move(filter), max_qos}}, subscribe_properties{});
 }
 
-asio::awaitable<unsubscribe_result> client::co_unsubscribe(std::vector<std::string> filters) {
+asio::awaitable<unsubscribe_result> client::co_unsubscribe(filter_list filters) {
   auto [ec, result] = co_await async_unsubscribe(std::move(filters), use_tuple);
   if (ec) throw mqtt_error(ec, reason_code::success, result.reason_string);
   co_return result;

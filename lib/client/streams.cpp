@@ -259,7 +259,7 @@ void subscription_stream::consume(std::function<void(message)> on_message,
 
 // --- client ------------------------------------------------------------------------------------------------------
 
-asio::awaitable<subscription_stream> client::co_subscribe_stream(std::vector<subscription> subscriptions,
+asio::awaitable<subscription_stream> client::co_subscribe_stream(subscription_list subscriptions,
                                                                  subscribe_properties properties,
                                                                  stream_options options) {
   auto [ec, stream] = co_await async_subscribe_stream(std::move(subscriptions), std::move(properties), options,
@@ -273,14 +273,10 @@ asio::awaitable<subscription_stream> client::co_subscribe_stream(std::vector<sub
   co_return std::move(stream);
 }
 
+// A plain function, not a coroutine: the arguments are built outside any co_await expression.
 asio::awaitable<subscription_stream> client::co_subscribe_stream(std::string filter, qos max_qos) {
-  std::vector<subscription> subscriptions(1);
-  subscriptions[0].filter = std::move(filter);
-  subscriptions[0].options.max_qos = max_qos;
-  // Named locals, not temporaries in the co_await expression (g++ 12).
-  subscribe_properties properties;
-  stream_options options;
-  co_return co_await co_subscribe_stream(std::move(subscriptions), std::move(properties), options);
+  return co_subscribe_stream(subscription_list{subscription{std::move(filter), max_qos}}, subscribe_properties{},
+                             stream_options{});
 }
 
 }  // namespace coromqtt

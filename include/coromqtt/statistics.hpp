@@ -36,6 +36,9 @@ struct statistics {
   std::size_t queued_bytes = 0;
   std::size_t write_buffer_bytes = 0;     // encoded bytes waiting for the writer
   std::size_t receive_queue = 0;          // messages waiting for co_receive
+  // Publishes waiting to be admitted (for a slot of the inflight window, or room in the queue); bounded like
+  // the queue (client_options::max_queued_messages / max_queued_bytes).
+  std::size_t waiting_publishers = 0;
   bool connected = false;
   std::chrono::steady_clock::duration time_connected{};  // total over all connections, the current included
 };

@@ -11,7 +11,8 @@ namespace proto = coromqtt::protocol;
 bool session::cancel(std::uint64_t serial) {
   const error_code aborted = boost::asio::error::operation_aborted;
   if (auto* op = admission_.find(serial)) {
-    admission_.erase(op);
+    stop_waiting(*op);
+    update_gauges();
     op->complete(aborted, {});
     return true;
   }
@@ -66,7 +67,7 @@ bool session::cancel(std::uint64_t serial) {
 
 void session::abort_all(error_code ec) {
   // Stored messages stay in the store for the next client; only their publishers are told.
-  while (auto* op = admission_.pop_front()) op->complete(ec, {});
+  while (!admission_.empty()) stop_waiting(*admission_.front())->complete(ec, {});
   while (auto* op = store_waiters_.pop_front()) op->complete(ec, {});
   while (!held_.empty()) {
     auto* op = held_.front().op;

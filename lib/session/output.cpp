@@ -227,7 +227,7 @@ void session::progress(clock::time_point now) {
       while (r == room::store_full && store_limits_.when_full == store_full_policy::drop_oldest && make_store_room())
         r = room_for(*admission_.front());
       if (r != room::yes) break;
-      admit(*admission_.pop_front(), now);
+      admit(*stop_waiting(*admission_.front()), now);
       admitted = true;
     }
     if (!admitted) break;

@@ -49,6 +49,31 @@ session::room session::room_for(const publish_op& op) const noexcept {
   return room::yes;
 }
 
+// Waiting publishers hold their messages, so they are a queue too, with the queue's bounds: under
+// queue_full_policy::fail they count together with the queued messages (a QoS 1 publisher that finds the
+// window full is "queued" for the user), under ::wait they may be as many again as the queue holds. One
+// publisher may always wait, whatever its size, as one message is always let into the queue.
+bool session::may_wait(const publish_op& op) const noexcept {
+  const bool fail = options_.when_queue_full == queue_full_policy::fail;
+  const auto messages = waiting_publishers_ + (fail ? outbox_.size() : 0);
+  if (messages == 0) return true;
+  const auto bytes = waiting_bytes_ + (fail ? outbox_bytes_ : 0) + queue_cost(op.message);
+  return messages < options_.max_queued_messages && bytes <= options_.max_queued_bytes;
+}
+
+void session::start_waiting(publish_op& op) {
+  admission_.push_back(&op);
+  ++waiting_publishers_;
+  waiting_bytes_ += queue_cost(op.message);
+}
+
+publish_op* session::stop_waiting(publish_op& op) noexcept {
+  admission_.erase(&op);
+  --waiting_publishers_;
+  waiting_bytes_ -= queue_cost(op.message);
+  return &op;
+}
+
 void session::admit(publish_op& op, clock::time_point now) {
   auto& m = op.message;
   if (stores(m) && m.qos != qos::at_most_once) return admit_stored(op);
@@ -121,7 +146,11 @@ void session::publish(publish_op& op, clock::time_point now) {
     op.complete(make_error_code(error::queue_full), {});
     return;
   }
-  admission_.push_back(&op);
+  if (!may_wait(op)) {
+    op.complete(make_error_code(error::queue_full), {});
+    return;
+  }
+  start_waiting(op);
   update_gauges();
 }
 

@@ -284,6 +284,7 @@ void session::update_gauges() {
   stats_.queued_bytes.set(outbox_bytes_);
   stats_.write_buffer_bytes.set(pending_.size());
   stats_.receive_queue.set(receive_queue_.size());
+  stats_.waiting_publishers.set(waiting_publishers_);
 }
 
 }  // namespace coromqtt::detail

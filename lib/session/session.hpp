@@ -340,6 +340,11 @@ class session {
   // publish.cpp: admission of outgoing PUBLISH, and the acknowledgements that end its flows
   error_code check_publish(const coromqtt::message&) const;
   room room_for(const publish_op&) const noexcept;
+  // Whether `op` may join the publishers waiting for admission (else it fails with error::queue_full); the
+  // waiting list is counted as it changes.
+  bool may_wait(const publish_op&) const noexcept;
+  void start_waiting(publish_op&);
+  publish_op* stop_waiting(publish_op&) noexcept;
   void admit(publish_op&, clock::time_point now);
   void finish_publish(std::uint16_t id, error_code, publish_result);
   error_code handle_puback(std::uint16_t id, reason_code, const protocol::ack_properties&);
@@ -438,6 +443,8 @@ class session {
   ring_buffer<outbox_item> outbox_;
   std::size_t outbox_bytes_ = 0;
   op_queue<publish_op> admission_;  // waiting for room in the window or the queue
+  std::size_t waiting_publishers_ = 0;  // admission_'s length and the queue cost of its messages
+  std::size_t waiting_bytes_ = 0;
   outgoing_table outgoing_;         // packet identifiers in use
   bool outgoing_unsent_ = false;    // some entry of outgoing_ may have needs_send set: pump() walks the table
   std::size_t window_in_use_ = 0;   // QoS 1/2 publishes admitted and not completed

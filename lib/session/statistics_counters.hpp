@@ -26,7 +26,8 @@ struct statistics_counters {
   counter<std::uint64_t> messages_sent, bytes_sent, messages_received, messages_delivered, bytes_received,
       publishes_acked, retransmitted, resent, resubscribed, connection_attempts, connects, disconnects, pings_sent,
       messages_discarded, unexpected_acks, messages_expired, messages_dropped_unsubscribed;
-  counter<std::size_t> inflight, window_in_use, queued_messages, queued_bytes, write_buffer_bytes, receive_queue;
+  counter<std::size_t> inflight, window_in_use, queued_messages, queued_bytes, write_buffer_bytes, receive_queue,
+      waiting_publishers;
   counter<bool> connected;
   counter<std::int64_t> connected_total_ticks;  // steady_clock ticks of closed connections
   counter<std::int64_t> connected_since_ticks;  // steady_clock time the current connection began
@@ -56,6 +57,7 @@ struct statistics_counters {
     s.queued_bytes = queued_bytes.get();
     s.write_buffer_bytes = write_buffer_bytes.get();
     s.receive_queue = receive_queue.get();
+    s.waiting_publishers = waiting_publishers.get();
     s.connected = connected.get();
     std::int64_t total = connected_total_ticks.get();
     if (s.connected)

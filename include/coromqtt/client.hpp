@@ -11,10 +11,15 @@
 // asio::awaitable coroutine and `client.async_publish(m)(handler)` anywhere.
 //
 // Each async_* function below documents its handler, when it completes, every error it can produce, and
-// cancellation. Cancellation is through Asio's cancellation slots; unless an operation says otherwise,
-// terminal, partial and total are honoured alike: a request not yet written to the broker is withdrawn; one
-// already written completes its protocol flow in the background. Either way the handler gets
-// operation_aborted at once.
+// cancellation. Cancellation is through Asio's cancellation slots (emit on the handler's executor, as Asio
+// requires; the client's strand may be another thread), with Asio's meanings:
+//   total     no side effects: a request not yet written to the broker is withdrawn (operation_aborted); one
+//             already written, or a message already in the store, is not touched and completes as usual;
+//   terminal, partial   abandon: a request not yet written is withdrawn; one already written completes its
+//             protocol flow in the background, and the handler gets operation_aborted at once.
+// Requests that only wait (connect, disconnect, receive, next event, flush) stop waiting on any of the three.
+// An outstanding request keeps work on its handler's associated executor (that io_context does not run out
+// of work before the handler has run) and takes its memory from the handler's associated allocator.
 //
 // Every parameter may be built in braces inside the co_await expression (`co_publish({"t", "p"})`,
 // `co_subscribe({{"a/#", qos::at_least_once}})`, `co_unsubscribe({"a/#", "b/#"})`): the types have
@@ -213,8 +218,9 @@ class client {
   // the expiry passed before it could be sent), error::session_expired (the broker lost the session and with it
   // this QoS 2 flow's state), error::rejected_by_broker (the reason code is in the result), operation_aborted
   // (cancelled, or the client destroyed).
-  // Cancellation (terminal, partial, total): a message not yet written is withdrawn and never sent; one already
-  // written completes its QoS flow in the background. The handler gets operation_aborted at once.
+  // Cancellation: a message not yet written is withdrawn and never sent (operation_aborted). One already
+  // written: terminal and partial abandon it (operation_aborted at once, its QoS flow goes on in the
+  // background, holding its window slot); total leaves it to complete as usual.
   template <asio::completion_token_for<void(error_code, publish_result)> Token = asio::deferred_t>
   auto async_publish(message m, Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code, publish_result)>(
@@ -241,8 +247,9 @@ class client {
   // Errors: an invalid topic (a protocol::error), error::qos_not_supported, error::retain_not_supported,
   // error::queue_full, error::store_failed, operation_aborted (cancelled, or the client destroyed: the message,
   // if already admitted, stays in the store and is still delivered).
-  // Cancellation (terminal, partial, total): completes at once with operation_aborted; a message already
-  // admitted is not withdrawn.
+  // Cancellation: a message still waiting for admission is withdrawn (operation_aborted). One already admitted
+  // is never withdrawn: terminal and partial complete at once with operation_aborted; total leaves the call to
+  // complete as usual.
   template <asio::completion_token_for<void(error_code, publish_result)> Token = asio::deferred_t>
   auto async_publish_stored(message m, Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code, publish_result)>(
@@ -281,8 +288,9 @@ class client {
   // error::subscription_refused (any filter refused; the result still has every code),
   // error::packet_too_large, error::packet_identifiers_exhausted, error::session_expired, operation_aborted
   // (cancelled, or the client destroyed).
-  // Cancellation (terminal, partial, total): a SUBSCRIBE not yet written is withdrawn; one already written
-  // completes in the background (the subscription is then remembered). operation_aborted at once.
+  // Cancellation: a SUBSCRIBE not yet written is withdrawn (operation_aborted). One already written: terminal
+  // and partial complete at once with operation_aborted and the SUBACK is handled in the background (the
+  // subscription is then remembered); total leaves it to complete as usual.
   template <asio::completion_token_for<void(error_code, subscribe_result)> Token = asio::deferred_t>
   auto async_subscribe(subscription_list subscriptions, subscribe_properties properties, Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code, subscribe_result)>(
@@ -308,8 +316,9 @@ class client {
   // and its result() has every code (filters granted in the same SUBSCRIBE are unsubscribed again).
   // Errors: a protocol::error for an invalid filter, invalid_argument (a subscription identifier given),
   // subscription_refused, packet_identifiers_exhausted, operation_aborted (cancelled, or the client destroyed).
-  // Cancellation (terminal, partial, total): completes at once with operation_aborted; a SUBSCRIBE not yet
-  // written is withdrawn, one already written is unsubscribed again once granted.
+  // Cancellation: a SUBSCRIBE not yet written is withdrawn (operation_aborted). One already written: terminal
+  // and partial complete at once with operation_aborted and the filters are unsubscribed again once granted;
+  // total leaves it to complete as usual.
   template <asio::completion_token_for<void(error_code, subscription_stream)> Token = asio::deferred_t>
   auto async_subscribe_stream(subscription_list subscriptions, subscribe_properties properties,
                               stream_options options, Token&& token = {}) {
@@ -336,8 +345,9 @@ class client {
   // Errors: an invalid filter (a protocol::error), invalid_argument (no filter), error::packet_too_large,
   // error::packet_identifiers_exhausted, error::session_expired, operation_aborted (cancelled, or the client
   // destroyed).
-  // Cancellation (terminal, partial, total): an UNSUBSCRIBE not yet written is withdrawn; one already written
-  // completes in the background. operation_aborted at once.
+  // Cancellation: an UNSUBSCRIBE not yet written is withdrawn (operation_aborted). One already written:
+  // terminal and partial complete at once with operation_aborted, the UNSUBACK is handled in the background;
+  // total leaves it to complete as usual.
   template <asio::completion_token_for<void(error_code, unsubscribe_result)> Token = asio::deferred_t>
   auto async_unsubscribe(filter_list filters, coromqtt::user_properties properties, Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code, unsubscribe_result)>(
@@ -382,8 +392,9 @@ class client {
   // co_publish for the request, error::subscription_refused (the broker refused the response topic; the next
   // request tries again), operation_aborted (cancelled, or the client destroyed). A response arriving after
   // the request completed is dropped.
-  // Cancellation (terminal, partial, total): completes at once with operation_aborted; a request not yet
-  // written is withdrawn.
+  // Cancellation: a request not yet written is withdrawn (operation_aborted). One already published: terminal
+  // and partial complete at once with operation_aborted (a late response is dropped); total leaves it waiting
+  // for its response.
   template <asio::completion_token_for<void(error_code, message)> Token = asio::deferred_t>
   auto async_request(message request, std::chrono::steady_clock::duration timeout, Token&& token = {}) {
     return asio::async_initiate<Token, void(error_code, message)>(

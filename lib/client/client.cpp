@@ -77,13 +77,13 @@ error_code client::acknowledge(const message& m, reason_code reason) {
 
 namespace detail {
 void initiate_connect(client_impl& impl, asio::any_completion_handler<void(error_code, connection_info)> handler) {
-  auto* w = new waiter<any_handler<connection_info>, connection_info>(impl, std::move(handler));
+  auto* w = waiter<any_handler<connection_info>, connection_info>::make(impl, std::move(handler));
   on_strand(impl, [&impl, w = unstarted{w}]() mutable { impl.start_connect(w.release()); });
 }
 
 void initiate_disconnect(client_impl& impl, disconnect_options options,
                          asio::any_completion_handler<void(error_code)> handler) {
-  auto* w = new waiter<any_handler<>>(impl, std::move(handler));
+  auto* w = waiter<any_handler<>>::make(impl, std::move(handler));
   on_strand(impl, [&impl, w = unstarted{w}, o = std::move(options)]() mutable {
     impl.start_disconnect(std::move(o), w.release());
   });
@@ -96,7 +96,7 @@ void initiate_publish(client_impl& impl, message m,
 
 void initiate_publish_stored(client_impl& impl, message m,
                              asio::any_completion_handler<void(error_code, publish_result)> handler) {
-  auto* op = new async_publish_op(impl, std::move(handler));
+  auto* op = async_publish_op::make(impl, std::move(handler));
   op->message = std::move(m);
   op->complete_when_stored = true;
   on_strand(impl, [&impl, op = unstarted{op}]() mutable { impl.start_publish(op.release()); });
@@ -104,7 +104,7 @@ void initiate_publish_stored(client_impl& impl, message m,
 
 void initiate_subscribe(client_impl& impl, std::vector<subscription> subscriptions, subscribe_properties properties,
                         asio::any_completion_handler<void(error_code, subscribe_result)> handler) {
-  auto* op = new async_subscribe_op(impl, std::move(handler));
+  auto* op = async_subscribe_op::make(impl, std::move(handler));
   op->request.subscriptions = std::move(subscriptions);
   op->request.subscription_identifier = properties.subscription_identifier;
   op->request.user_properties = std::move(properties.user_properties);
@@ -113,7 +113,7 @@ void initiate_subscribe(client_impl& impl, std::vector<subscription> subscriptio
 
 void initiate_unsubscribe(client_impl& impl, std::vector<std::string> filters, user_properties properties,
                           asio::any_completion_handler<void(error_code, unsubscribe_result)> handler) {
-  auto* op = new async_unsubscribe_op(impl, std::move(handler));
+  auto* op = async_unsubscribe_op::make(impl, std::move(handler));
   op->request.filters = std::move(filters);
   op->request.user_properties = std::move(properties);
   on_strand(impl, [&impl, op = unstarted{op}]() mutable { impl.start_unsubscribe(op.release()); });
@@ -125,20 +125,20 @@ void initiate_receive(client_impl& impl, asio::any_completion_handler<void(error
 
 void initiate_request(client_impl& impl, message request, std::chrono::steady_clock::duration timeout,
                       asio::any_completion_handler<void(error_code, message)> handler) {
-  auto* w = new waiter<any_handler<message>, message>(impl, std::move(handler));
+  auto* w = waiter<any_handler<message>, message>::make(impl, std::move(handler));
   on_strand(impl, [&impl, w = unstarted{w}, m = std::move(request), timeout]() mutable {
     impl.start_request(w.release(), std::move(m), timeout);
   });
 }
 
 void initiate_flush(client_impl& impl, bool until_acknowledged, asio::any_completion_handler<void(error_code)> handler) {
-  auto* w = new waiter<any_handler<>>(impl, std::move(handler));
+  auto* w = waiter<any_handler<>>::make(impl, std::move(handler));
   w->until_acknowledged = until_acknowledged;
   on_strand(impl, [&impl, w = unstarted{w}]() mutable { impl.start_flush(w.release()); });
 }
 
 void initiate_next_event(client_impl& impl, asio::any_completion_handler<void(error_code, event)> handler) {
-  auto* w = new waiter<any_handler<event>, event>(impl, std::move(handler));
+  auto* w = waiter<any_handler<event>, event>::make(impl, std::move(handler));
   on_strand(impl, [&impl, w = unstarted{w}]() mutable { impl.start_next_event(w.release()); });
 }
 

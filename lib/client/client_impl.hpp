@@ -21,6 +21,7 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/append.hpp>
+#include <boost/asio/associator.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -86,15 +87,16 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void start_request(receive_waiter*, message request, clock::duration timeout);
   void start_flush(flush_waiter*);
   void start_next_event(event_waiter*);
-  void cancel(std::uint64_t serial);
+  void cancel(std::uint64_t serial, asio::cancellation_type type);
 
   // On the strand, from a request's complete(): queues its delivery (see pending_completion).
   void queue_completion(pending_completion& completion);
   // On the strand, outside any initiating call: runs the handler now when it is bound to this strand (a
   // coroutine spawned on client::get_executor(), or a handler without an executor), else dispatches it to its
   // own executor.
-  template <class Handler, class... Args>
-  void hand_over(Handler handler, Args&&... args);
+  // Calls a finished request's handler on `executor` (its associated executor, with outstanding work).
+  template <class Handler, class Executor, class... Args>
+  void hand_over(Handler handler, Executor executor, asio::cancellation_slot slot, Args&&... args);
 
  private:
   friend class request_tracker;
@@ -211,21 +213,20 @@ void cancellation_binding::bind(client_impl& impl, Handler& handler, std::uint64
   slot_ = asio::get_associated_cancellation_slot(handler);
   if (!slot_.is_connected()) return;
   // Cancellation may be emitted from any thread: hop to the strand and look the operation up by serial.
-  slot_.assign([weak = impl.weak_from_this(), serial](asio::cancellation_type) {
-    if (auto owner = weak.lock()) asio::post(owner->strand(), [owner, serial] { owner->cancel(serial); });
+  slot_.assign([weak = impl.weak_from_this(), serial](asio::cancellation_type type) {
+    if (auto owner = weak.lock()) asio::post(owner->strand(), [owner, serial, type] { owner->cancel(serial, type); });
   });
 }
 
 template <class Base, class Result, class Handler>
 session_op<Base, Result, Handler>::session_op(client_impl& impl, Handler handler)
-    : impl_{impl}, handler_{std::move(handler)} {
+    : impl_{impl}, handler_{std::move(handler)}, binding_{handler_, impl.strand()} {
   this->serial = impl.next_serial();
   cancellation_.bind(impl, handler_, this->serial);
 }
 
 template <class Base, class Result, class Handler>
 void session_op<Base, Result, Handler>::complete(error_code ec, Result result) {
-  cancellation_.clear();
   error_ = ec;
   result_ = std::move(result);
   impl_.queue_completion(*this);
@@ -234,22 +235,31 @@ void session_op<Base, Result, Handler>::complete(error_code ec, Result result) {
 template <class Base, class Result, class Handler>
 void session_op<Base, Result, Handler>::deliver() {
   auto handler = std::move(handler_);
+  auto executor = binding_.release_work();
+  const auto slot = cancellation_.release();
   const auto ec = error_;
   auto result = std::move(result_);
   auto& impl = impl_;
-  delete this;
-  impl.hand_over(std::move(handler), ec, std::move(result));
+  free_request(this, handler);
+  impl.hand_over(std::move(handler), std::move(executor), slot, ec, std::move(result));
+}
+
+template <class Base, class Result, class Handler>
+void session_op<Base, Result, Handler>::dispose() noexcept {
+  if (auto slot = cancellation_.release(); slot.is_connected()) slot.clear();
+  auto handler = std::move(handler_);
+  free_request(this, handler);
 }
 
 template <class Handler, class... Results>
-waiter<Handler, Results...>::waiter(client_impl& impl, Handler handler) : impl_{impl}, handler_{std::move(handler)} {
+waiter<Handler, Results...>::waiter(client_impl& impl, Handler handler)
+    : impl_{impl}, handler_{std::move(handler)}, binding_{handler_, impl.strand()} {
   this->serial = impl.next_serial();
   cancellation_.bind(impl, handler_, this->serial);
 }
 
 template <class Handler, class... Results>
 void waiter<Handler, Results...>::complete(error_code ec, Results... results) {
-  cancellation_.clear();
   error_ = ec;
   results_ = std::tuple<Results...>{std::move(results)...};
   impl_.queue_completion(*this);
@@ -258,18 +268,42 @@ void waiter<Handler, Results...>::complete(error_code ec, Results... results) {
 template <class Handler, class... Results>
 void waiter<Handler, Results...>::deliver() {
   auto handler = std::move(handler_);
+  auto executor = binding_.release_work();
+  const auto slot = cancellation_.release();
   const auto ec = error_;
   auto results = std::move(results_);
   auto& impl = impl_;
-  delete this;
-  std::apply([&](auto&&... r) { impl.hand_over(std::move(handler), ec, std::move(r)...); }, std::move(results));
+  free_request(this, handler);
+  std::apply([&](auto&&... r) { impl.hand_over(std::move(handler), std::move(executor), slot, ec, std::move(r)...); },
+             std::move(results));
 }
 
-template <class Handler, class... Args>
-void client_impl::hand_over(Handler handler, Args&&... args) {
-  const auto executor = asio::get_associated_executor(handler, strand_);
-  if constexpr (std::is_same_v<std::decay_t<decltype(executor)>, strand_type>) {
+template <class Handler, class... Results>
+void waiter<Handler, Results...>::dispose() noexcept {
+  if (auto slot = cancellation_.release(); slot.is_connected()) slot.clear();
+  auto handler = std::move(handler_);
+  free_request(this, handler);
+}
+
+// A handler on its way to its own executor: its cancellation slot is cleared there, just before it runs
+// (cancellation_binding says why). Asks about its executor, allocator and the rest are the handler's.
+template <class Handler>
+struct slot_clearing_handler {
+  Handler handler;
+  asio::cancellation_slot slot;
+
+  template <class... Args>
+  void operator()(Args&&... args) {
+    if (slot.is_connected()) slot.clear();
+    std::move(handler)(std::forward<Args>(args)...);
+  }
+};
+
+template <class Handler, class Executor, class... Args>
+void client_impl::hand_over(Handler handler, Executor executor, asio::cancellation_slot slot, Args&&... args) {
+  if constexpr (std::is_same_v<Executor, strand_type>) {
     if (executor == strand_) {
+      if (slot.is_connected()) slot.clear();
       std::move(handler)(std::forward<Args>(args)...);
       return;
     }
@@ -278,25 +312,40 @@ void client_impl::hand_over(Handler handler, Args&&... args) {
     // converts it again on every query, which allocates, so for those this test costs more than it saves only
     // when the handler turns out to be foreign.
     if (const auto* strand = executor.template target<strand_type>(); strand && *strand == strand_) {
+      if (slot.is_connected()) slot.clear();
       std::move(handler)(std::forward<Args>(args)...);  // what dispatch() would do on this strand, minus its cost
       return;
     }
   }
-  asio::dispatch(executor, asio::append(std::move(handler), std::forward<Args>(args)...));
+  asio::dispatch(executor, asio::append(slot_clearing_handler<Handler>{std::move(handler), slot},
+                                        std::forward<Args>(args)...));
 }
 
 // The initiations of the co_* functions and of the async_* templates (client.cpp).
 template <class Handler>
 void start_publish_request(client_impl& impl, message&& m, Handler handler) {
-  auto* op = new session_op<publish_op, publish_result, Handler>(impl, std::move(handler));
+  auto* op = session_op<publish_op, publish_result, Handler>::make(impl, std::move(handler));
   op->message = std::move(m);
   on_strand(impl, [&impl, op = unstarted{op}]() mutable { impl.start_publish(op.release()); });
 }
 
 template <class Handler>
 void start_receive_request(client_impl& impl, Handler handler) {
-  auto* w = new waiter<Handler, message>(impl, std::move(handler));
+  auto* w = waiter<Handler, message>::make(impl, std::move(handler));
   on_strand(impl, [&impl, w = unstarted{w}]() mutable { impl.start_receive(w.release()); });
 }
 
 }  // namespace coromqtt::detail
+
+template <template <class, class> class Associator, class Handler, class DefaultCandidate>
+struct boost::asio::associator<Associator, coromqtt::detail::slot_clearing_handler<Handler>, DefaultCandidate>
+    : Associator<Handler, DefaultCandidate> {
+  static typename Associator<Handler, DefaultCandidate>::type get(
+      const coromqtt::detail::slot_clearing_handler<Handler>& h) noexcept {
+    return Associator<Handler, DefaultCandidate>::get(h.handler);
+  }
+  static auto get(const coromqtt::detail::slot_clearing_handler<Handler>& h, const DefaultCandidate& c) noexcept
+      -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler, c)) {
+    return Associator<Handler, DefaultCandidate>::get(h.handler, c);
+  }
+};

@@ -179,11 +179,16 @@ void request_tracker::expire(std::uint64_t serial) {
   impl_.after_session_activity();
 }
 
-bool request_tracker::cancel(std::uint64_t serial) {
+bool request_tracker::cancel(std::uint64_t serial, session::cancel_scope scope) {
   auto* r = find(serial);
   if (!r) return false;
   const auto publish = r->correlation.empty() ? 0 : r->publish_serial;
-  finish(*r, asio::error::operation_aborted, {});
+  // Total cancellation undoes nothing: a request already sent goes on waiting for its response.
+  if (publish && scope == session::cancel_scope::unsent_only &&
+      impl_.session_.cancel(publish, scope) == session::cancel_outcome::kept)
+    return true;
+  // (Withdrawing the publish above reports it failed, which has finished the request already.)
+  if (auto* waiting = find(serial)) finish(*waiting, asio::error::operation_aborted, {});
   if (publish) impl_.session_.cancel(publish);
   return true;
 }

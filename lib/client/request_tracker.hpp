@@ -36,7 +36,7 @@ class request_tracker {
   void start(receive_waiter* waiter, message request, clock::duration timeout);
   // After any session activity: responses to match, a response topic that waited for CONNACK.
   void on_activity();
-  bool cancel(std::uint64_t serial);
+  bool cancel(std::uint64_t serial, session::cancel_scope scope);
   void abort_all(error_code ec);
 
  private:

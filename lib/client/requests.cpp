@@ -185,18 +185,29 @@ bool cancel_waiter(op_queue<Waiter>& queue, std::uint64_t serial) {
 }
 }  // namespace
 
-void client_impl::cancel(std::uint64_t serial) {
-  if (session_.cancel(serial)) {
-    after_session_activity();
-    return;
+void client_impl::cancel(std::uint64_t serial, asio::cancellation_type type) {
+  // Asio's total cancellation promises no side effects, so it cannot take back what the broker or the store
+  // may already have; terminal and partial cancellation abandon such a request instead (docs at client.hpp).
+  const auto abandons = asio::cancellation_type::terminal | asio::cancellation_type::partial;
+  const auto scope = (type & abandons) != asio::cancellation_type::none ? session::cancel_scope::abandon
+                                                                       : session::cancel_scope::unsent_only;
+  switch (session_.cancel(serial, scope)) {
+    case session::cancel_outcome::cancelled:
+      after_session_activity();
+      return;
+    case session::cancel_outcome::kept:
+      return;
+    case session::cancel_outcome::not_found:
+      break;
   }
+  // The client's own waiters only wait: every type of cancellation ends them alike.
   const bool found = cancel_waiter(receive_waiters_, serial) || cancel_waiter(event_waiters_, serial) ||
                      cancel_waiter(flush_waiters_, serial) || cancel_waiter(connect_waiters_, serial) ||
                      cancel_waiter(disconnect_waiters_, serial);
   if (found) return;
   for (auto& [key, waiters] : stream_waiters_)
     if (cancel_waiter(waiters, serial)) return;
-  if (requests_ && requests_->cancel(serial)) after_session_activity();
+  if (requests_ && requests_->cancel(serial, scope)) after_session_activity();
 }
 
 }  // namespace coromqtt::detail

@@ -44,8 +44,12 @@ void complete_without_client(const stream_ref& ref, any_handler<Results...> hand
 // The SUBSCRIBE of a stream: on completion it makes the subscription_stream handed to the user.
 class stream_subscribe_op final : public subscribe_op, private pending_completion {
  public:
-  stream_subscribe_op(client_impl& impl, any_handler<subscription_stream> handler, std::vector<subscription> subs)
-      : impl_{impl}, handler_{std::move(handler)}, subscriptions_{std::move(subs)} {
+  using handler_type = any_handler<subscription_stream>;
+  using binding_type = handler_binding<handler_type, strand_type>;
+  using allocator_type = binding_type::allocator_type;
+
+  stream_subscribe_op(client_impl& impl, std::vector<subscription> subs, handler_type handler)
+      : impl_{impl}, handler_{std::move(handler)}, binding_{handler_, impl.strand()}, subscriptions_{std::move(subs)} {
     serial = impl.next_serial();
     cancellation_.bind(impl, handler_, serial);
   }
@@ -53,26 +57,34 @@ class stream_subscribe_op final : public subscribe_op, private pending_completio
   std::uint64_t key = 0;  // the session's stream, from start_subscribe_stream
 
   void complete(error_code ec, subscribe_result result) override {
-    cancellation_.clear();
     error_ = ec;
     // On failure the session has already let the stream go: the object only carries the broker's answer.
     stream_ = stream_access::make(impl_, ec ? 0 : key, std::move(subscriptions_), std::move(result));
     impl_.queue_completion(*this);
   }
 
+  void dispose() noexcept {
+    if (auto slot = cancellation_.release(); slot.is_connected()) slot.clear();
+    auto handler = std::move(handler_);
+    free_request(this, handler);
+  }
+
  private:
   void deliver() override {
     auto handler = std::move(handler_);
+    auto executor = binding_.release_work();
+    const auto slot = cancellation_.release();
     const auto ec = error_;
     auto stream = std::move(stream_);
     auto& impl = impl_;
-    delete this;
-    impl.hand_over(std::move(handler), ec, std::move(stream));
+    free_request(this, handler);
+    impl.hand_over(std::move(handler), std::move(executor), slot, ec, std::move(stream));
   }
-  void discard() override { delete this; }
+  void discard() override { dispose(); }
 
   client_impl& impl_;
-  any_handler<subscription_stream> handler_;
+  handler_type handler_;
+  binding_type binding_;
   cancellation_binding cancellation_;
   std::vector<subscription> subscriptions_;
   error_code error_;
@@ -84,7 +96,7 @@ class stream_subscribe_op final : public subscribe_op, private pending_completio
 void initiate_subscribe_stream(client_impl& impl, std::vector<subscription> subscriptions,
                                subscribe_properties properties, stream_options options,
                                asio::any_completion_handler<void(error_code, subscription_stream)> handler) {
-  auto* op = new stream_subscribe_op(impl, std::move(handler), subscriptions);
+  auto* op = allocate_request<stream_subscribe_op>(std::move(handler), impl, subscriptions);
   op->request.subscriptions = std::move(subscriptions);
   op->request.subscription_identifier = properties.subscription_identifier;
   op->request.user_properties = std::move(properties.user_properties);
@@ -100,7 +112,7 @@ void initiate_stream_receive(const stream_ref& ref, asio::any_completion_handler
     return complete_without_client<message>(ref, std::move(handler),
                                             ref.key == 0 ? make_error_code(error::invalid_argument)
                                                          : error_code{asio::error::operation_aborted});
-  auto* w = new waiter<any_handler<message>, message>(*impl, std::move(handler));
+  auto* w = waiter<any_handler<message>, message>::make(*impl, std::move(handler));
   on_strand(*impl, [&impl = *impl, key = ref.key, w = unstarted{w}]() mutable {
     impl.start_stream_receive(key, w.release());
   });
@@ -113,7 +125,7 @@ void initiate_stream_unsubscribe(const stream_ref& ref,
     return complete_without_client<unsubscribe_result>(ref, std::move(handler),
                                                        ref.key == 0 ? make_error_code(error::invalid_argument)
                                                                     : error_code{asio::error::operation_aborted});
-  auto* op = new async_unsubscribe_op(*impl, std::move(handler));
+  auto* op = async_unsubscribe_op::make(*impl, std::move(handler));
   on_strand(*impl, [&impl = *impl, key = ref.key, op = unstarted{op}]() mutable {
     impl.start_stream_unsubscribe(key, op.release());
   });

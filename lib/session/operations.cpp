@@ -8,13 +8,13 @@ namespace coromqtt::detail {
 
 namespace proto = coromqtt::protocol;
 
-bool session::cancel(std::uint64_t serial) {
+session::cancel_outcome session::cancel(std::uint64_t serial, cancel_scope scope) {
   const error_code aborted = boost::asio::error::operation_aborted;
   if (auto* op = admission_.find(serial)) {
     stop_waiting(*op);
     update_gauges();
     op->complete(aborted, {});
-    return true;
+    return cancel_outcome::cancelled;
   }
   for (std::size_t i = 0; i < outbox_.size(); ++i) {
     auto* op = outbox_[i].op;
@@ -25,7 +25,7 @@ bool session::cancel(std::uint64_t serial) {
     outbox_.erase(i);
     update_gauges();
     op->complete(aborted, {});
-    return true;
+    return cancel_outcome::cancelled;
   }
   for (std::size_t i = 0; i < held_.size(); ++i) {  // queued behind a stored backlog
     auto* op = held_[i].op;
@@ -35,21 +35,24 @@ bool session::cancel(std::uint64_t serial) {
     held_.erase(i);
     update_gauges();
     op->complete(aborted, {});
-    return true;
+    return cancel_outcome::cancelled;
   }
   if (auto* op = store_waiters_.find(serial)) {  // the message is admitted: it goes on without its publisher
+    if (scope == cancel_scope::unsent_only) return cancel_outcome::kept;  // stored already: a side effect
     store_waiters_.erase(op);
     op->complete(aborted, {});
-    return true;
+    return cancel_outcome::cancelled;
   }
   for (auto id = outgoing_.first(); id; id = outgoing_.next(id)) {
     auto& e = outgoing_.entry(id);
     if (!e.op || e.op->serial != serial) continue;
     auto* hook = e.op;
     const auto stage = e.stage;
+    const bool written = is_publish_stage(stage) || !e.needs_send;
+    if (written && scope == cancel_scope::unsent_only) return cancel_outcome::kept;  // the broker may have it: it goes on
     // A stream nobody will be handed: it goes now; filters the broker grants it later are given back.
     const auto stream = stage == awaiting::suback ? std::get<subscribe_request>(e.request).stream : 0;
-    if (e.needs_send && !is_publish_stage(stage))
+    if (!written)
       outgoing_.release(id);  // a SUBSCRIBE / UNSUBSCRIBE never written: forget it
     else
       e.op = nullptr;  // written: the flow completes without its requester (a publish keeps its window slot)
@@ -60,9 +63,9 @@ bool session::cancel(std::uint64_t serial) {
       static_cast<subscribe_op*>(hook)->complete(aborted, {});
     else
       static_cast<unsubscribe_op*>(hook)->complete(aborted, {});
-    return true;
+    return cancel_outcome::cancelled;
   }
-  return false;
+  return cancel_outcome::not_found;
 }
 
 void session::abort_all(error_code ec) {

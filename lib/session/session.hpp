@@ -220,10 +220,21 @@ class session {
   void subscribe(subscribe_op&, clock::time_point now);
   void unsubscribe(unsubscribe_op&, clock::time_point now);
 
-  // The user gave up on the operation with this serial (cancellation). Not yet written: it is removed.
-  // Already written: its protocol flow goes on without it. It completes with operation_aborted either way.
-  // False when no such operation is waiting (it completed already).
-  bool cancel(std::uint64_t serial);
+  // How far a cancellation may go once the request has had an effect the broker or the store can see.
+  enum class cancel_scope {
+    unsent_only,  // total cancellation: no side effects, so a request already written (or stored) goes on
+    abandon,      // terminal / partial: a written request's flow goes on without its requester
+  };
+  // The user gave up on the operation with this serial. Not yet written: it is removed and completes with
+  // operation_aborted. Already written (a PUBLISH, SUBSCRIBE or UNSUBSCRIBE on the wire, a message durable in
+  // the store): with cancel_scope::abandon its flow goes on without it and it completes with operation_aborted
+  // at once; with unsent_only nothing happens and it completes as it would have.
+  enum class cancel_outcome {
+    not_found,  // no such operation is waiting (it completed already)
+    cancelled,  // it completed with operation_aborted
+    kept,       // unsent_only, and it had gone out: it goes on
+  };
+  cancel_outcome cancel(std::uint64_t serial, cancel_scope scope = cancel_scope::abandon);
 
   // Completes every operation with `ec`, drops queued messages: the client is being destroyed.
   void abort_all(error_code ec);

@@ -94,7 +94,11 @@ TEST_CASE("Random cuts every 100-500 ms: QoS 1 at least once, QoS 2 exactly once
             [&](asio::io_context& io) -> asio::awaitable<void> {
               const auto sub_url = subscriber_cut_too ? url_of(subscriber_link) : broker.url(listener::tcp);
               client subscriber{io, subscriber_options(broker, version, "sub-" + tag, sub_url)};
-              client publisher{io, subscriber_options(broker, version, "pub-" + tag, url_of(publisher_link))};
+              // Every publish is issued at once, so the bound on waiting publishers (max_queued_messages, beside
+              // the queue) must hold them all.
+              auto publisher_options = subscriber_options(broker, version, "pub-" + tag, url_of(publisher_link));
+              publisher_options.max_queued_messages = static_cast<std::size_t>(2 * per_qos + 100);
+              client publisher{io, publisher_options};
               co_await subscriber.co_connect();
               std::vector<subscription> filters{{"cuts/" + tag + "/q1", {qos::at_least_once}},
                                                 {"cuts/" + tag + "/q2", {qos::exactly_once}}};

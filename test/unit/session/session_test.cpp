@@ -645,6 +645,7 @@ TEST_CASE("the broker's limits are honoured", "[session][limits]") {
 
 TEST_CASE("cancellation: waiting publishers are withdrawn, written ones complete in the background",
           "[session][cancel]") {
+  using outcome = detail::session::cancel_outcome;
   client_options o;
   o.inflight_window = 1;
   harness h{o};
@@ -655,14 +656,38 @@ TEST_CASE("cancellation: waiting publishers are withdrawn, written ones complete
   h.publish(written, "t", qos::at_least_once);
   h.publish(waiting, "t", qos::at_least_once);
   const auto id = h.take_one().as<proto::publish>().packet_id;
-  REQUIRE(h.session->cancel(2));
+  REQUIRE(h.session->cancel(2) == outcome::cancelled);
   CHECK(*waiting.error == boost::asio::error::operation_aborted);
-  REQUIRE(h.session->cancel(1));
+  REQUIRE(h.session->cancel(1) == outcome::cancelled);
   CHECK(*written.error == boost::asio::error::operation_aborted);
   CHECK(h.stats.window_in_use.get() == 1);  // still in flight
   REQUIRE_FALSE(h.feed(ack_for<proto::puback>(id)));
   CHECK(h.stats.window_in_use.get() == 0);
-  CHECK_FALSE(h.session->cancel(1));
+  CHECK(h.session->cancel(1) == outcome::not_found);
+}
+
+TEST_CASE("total cancellation (no side effects) withdraws what is unsent and keeps what is written",
+          "[session][cancel]") {
+  using outcome = detail::session::cancel_outcome;
+  using scope = detail::session::cancel_scope;
+  client_options o;
+  o.inflight_window = 1;
+  harness h{o};
+  h.connect();
+  recorded_publish written, waiting;
+  written.serial = 1;
+  waiting.serial = 2;
+  h.publish(written, "t", qos::at_least_once);
+  h.publish(waiting, "t", qos::at_least_once);
+  const auto id = h.take_one().as<proto::publish>().packet_id;
+  REQUIRE(h.session->cancel(2, scope::unsent_only) == outcome::cancelled);
+  CHECK(*waiting.error == boost::asio::error::operation_aborted);
+  REQUIRE(h.session->cancel(1, scope::unsent_only) == outcome::kept);
+  CHECK_FALSE(written.done());  // the broker may have it: the publish goes on
+  REQUIRE_FALSE(h.feed(ack_for<proto::puback>(id)));
+  REQUIRE(written.done());
+  CHECK_FALSE(*written.error);
+  CHECK(h.stats.window_in_use.get() == 0);
 }
 
 TEST_CASE("SUBSCRIBE and UNSUBSCRIBE complete with one code per filter", "[session][subscribe]") {

@@ -7,6 +7,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -96,20 +97,45 @@ client_impl::~client_impl() {
 }
 
 void client_impl::spawn_run() {
-  if (running_ || destroyed_) return;
+  if (destroyed_ || running_) return;
   running_ = true;
-  asio::co_spawn(strand_, run(), [self = shared_from_this()](std::exception_ptr) {
-    // run() handles every error itself; only an allocation failure could end it early. Either way the client
-    // must be startable again.
-    self->running_ = false;
-  });
+  stopped_ = false;
+  auto signal = std::make_shared<asio::cancellation_signal>();
+  run_interrupt_ = signal;
+  // Without a slot, nothing could end a resolve, a TCP connect or a handshake in progress but its own timeout
+  // (issue 12, point 1).
+  asio::co_spawn(strand_, run(),
+                 asio::bind_cancellation_slot(signal->slot(), [self = shared_from_this(), signal](std::exception_ptr) {
+                   // run() ends every path through finish_run(); this is the backstop.
+                   if (self->run_interrupt_ == signal) {
+                     self->run_interrupt_.reset();
+                     self->running_ = false;
+                   }
+                 }));
+}
+
+void client_impl::interrupt_run() {
+  backoff_timer_.cancel();
+  if (running_ && run_interrupt_) {
+    round_interrupted_ = true;
+    run_interrupt_->emit(asio::cancellation_type::terminal);
+  }
+  close_hard();  // a connection already up ends whatever the transport's support for cancellation
+}
+
+void client_impl::resume_run() {
+  // A stop() that a live run has not acted on yet is undone: it connects again at once, without asking the
+  // policy about the attempt that stop() cut short.
+  if (paused_ && running_) reconnect_now_ = true;
+  paused_ = false;
+  disconnect_requested_ = false;
+  stopped_ = false;
+  spawn_run();
 }
 
 void client_impl::start() {
   asio::dispatch(strand_, [self = shared_from_this()] {
-    self->paused_ = false;
-    self->disconnect_requested_ = false;
-    self->spawn_run();
+    if (!self->destroyed_) self->resume_run();
   });
 }
 
@@ -137,9 +163,11 @@ void client_impl::reconnect() {
 
 void client_impl::stop() {
   asio::dispatch(strand_, [self = shared_from_this()] {
+    if (self->destroyed_) return;
     self->paused_ = true;
-    self->backoff_timer_.cancel();
-    self->close_hard();
+    self->interrupt_run();
+    // With no run to end, the client is stopped now (run() reports it itself as it ends).
+    if (!self->running_ && !self->stopped_) self->settle_stopped(self->stopped_event(make_error_code(error::client_stopped)));
   });
 }
 
@@ -147,18 +175,26 @@ void client_impl::destroy() {
   asio::dispatch(strand_, [self = shared_from_this()] {
     self->destroyed_ = true;
     self->paused_ = true;
-    self->backoff_timer_.cancel();
-    self->close_hard();
+    self->interrupt_run();
     self->store_.close();  // the last records written, the store free for the next client
     self->session_.abort_all(asio::error::operation_aborted);
-    self->abort_waiters(asio::error::operation_aborted);
+    // A live run() still reports `stopped` to a waiting co_next_event as it ends, then aborts the rest.
+    if (self->running_)
+      self->abort_request_waiters(asio::error::operation_aborted);
+    else
+      self->abort_waiters(asio::error::operation_aborted);
   });
 }
 
 void client_impl::reauthenticate() {
   asio::dispatch(strand_, [self = shared_from_this()] {
     if (self->destroyed_ || !self->transport_) return;
-    if (!self->session_.reauthenticate()) self->after_session_activity();
+    const auto ec = self->session_.reauthenticate();
+    if (!ec) {
+      self->after_session_activity();
+    } else if (ec == error::authentication_failed && self->session_.state() == session_state::connected) {
+      self->fail_connection(ec);  // the authenticator threw: as if it had given up on a challenge
+    }
   });
 }
 
@@ -172,15 +208,70 @@ void client_impl::acknowledge(std::uint64_t acknowledgement_id, reason_code reas
 }
 
 void client_impl::abort_waiters(error_code ec) {
+  abort_request_waiters(ec);
+  while (auto* w = event_waiters_.pop_front()) w->complete(ec, {});
+}
+
+void client_impl::abort_request_waiters(error_code ec) {
   while (auto* w = receive_waiters_.pop_front()) w->complete(ec, {});
   if (requests_) requests_->abort_all(ec);
   for (auto& [key, waiters] : stream_waiters_)
     while (auto* w = waiters.pop_front()) w->complete(ec, {});
   stream_waiters_.clear();
-  while (auto* w = event_waiters_.pop_front()) w->complete(ec, {});
   while (auto* w = flush_waiters_.pop_front()) w->complete(ec);
   while (auto* w = connect_waiters_.pop_front()) w->complete(ec, {});
   while (auto* w = disconnect_waiters_.pop_front()) w->complete(ec);
+}
+
+void client_impl::complete_idle_waiters(error_code ec) {
+  while (auto* w = receive_waiters_.pop_front()) w->complete(ec, {});
+  for (auto& [key, waiters] : stream_waiters_)
+    while (auto* w = waiters.pop_front()) w->complete(ec, {});
+  stream_waiters_.clear();
+  while (auto* w = event_waiters_.pop_front()) w->complete(ec, {});
+}
+
+event client_impl::stopped_event(error_code ec) const {
+  auto stopped = make_event(event_kind::stopped);
+  // The broker of the last attempt; before any, the one the first attempt would have tried.
+  stopped.broker = !last_broker_.empty() ? last_broker_
+                   : redirect_           ? redirect_->to_string()
+                                         : endpoints_[endpoint_index_ % endpoints_.size()].to_string();
+  stopped.attempt = failures_;
+  stopped.error = ec;
+  return stopped;
+}
+
+void client_impl::settle_stopped(event stopped) {
+  paused_ = true;
+  disconnect_requested_ = false;
+  reconnect_now_ = false;
+  stopped_ = true;
+  push_event(std::move(stopped));  // to the first waiting co_next_event, if any
+  // Nothing started the next attempt; no CONNACK, message or event will come until start() or reconnect().
+  const auto ec = destroyed_ ? error_code{asio::error::operation_aborted} : make_error_code(error::client_stopped);
+  while (auto* w = connect_waiters_.pop_front()) w->complete(ec, {});
+  while (auto* w = disconnect_waiters_.pop_front()) w->complete(destroyed_ ? ec : error_code{});
+  complete_idle_waiters(ec);
+}
+
+void client_impl::abandon_connection() {
+  if (transport_) transport_->close();
+  transport_.reset();
+  if (session_.state() != session_state::disconnected) session_.end_connection(now());
+  closed_hard_ = false;
+  reading_stopped_ = false;
+  publish_will_on_close_ = false;
+  writer_waiting_ = false;
+  reader_waiting_ = false;
+  closing_deadline_ = clock::time_point::max();
+}
+
+void client_impl::finish_run(event stopped) {
+  running_ = false;
+  run_interrupt_.reset();  // the completion handler keeps the signal alive until the coroutine is gone
+  round_interrupted_ = false;
+  settle_stopped(std::move(stopped));
 }
 
 // -----------------------------------------------------------------------------------------------------------------
@@ -194,15 +285,43 @@ const endpoint& client_impl::pick_endpoint() {
 asio::awaitable<void> client_impl::run() {
   auto self = shared_from_this();  // the loop keeps the client alive until it ends
   co_await asio::this_coro::throw_if_cancelled(false);
-  while (!paused_ && !destroyed_) {
+  event stopped;
+  bool escaped = false;
+  try {
+    stopped = co_await run_connections();
+  } catch (...) {
+    // The user's callbacks are caught where they are called; what gets here is a bug or an allocation
+    // failure. Either way the connection must not stay half open with nobody serving it, and the waiters of
+    // co_connect and co_disconnect must hear of it (issue 12, point 2).
+    escaped = true;
+  }
+  if (escaped) {
+    abandon_connection();
+    stopped = stopped_event(make_error_code(error::callback_failed));
+    const auto ec = stopped.error;
+    while (auto* w = connect_waiters_.pop_front()) w->complete(ec, {});
+  }
+  finish_run(std::move(stopped));
+}
+
+asio::awaitable<event> client_impl::run_connections() {
+  for (;;) {
+    if (stop_requested()) co_return stopped_event(make_error_code(error::client_stopped));
+    // A stop() undone by start() before this loop saw it must not cut the next attempt short.
+    co_await asio::this_coro::reset_cancellation_state();
+    round_interrupted_ = false;
+    reconnect_now_ = false;
+
     const endpoint where = pick_endpoint();
+    last_broker_ = where.to_string();
     const unsigned attempt = failures_ + 1;
     push_event(make_event(event_kind::connecting, &where, attempt));
+    stats_.connection_attempts.add();  // a transport attempt, whether or not it gets as far as CONNECT
 
     error_code ec;
     bool was_connected = false;
     auto transport = co_await connect_transport(strand_, where, options_.transport, ec);
-    if (!ec && (paused_ || destroyed_)) ec = asio::error::operation_aborted;
+    if (!ec && stop_requested()) ec = asio::error::operation_aborted;
     if (!ec) {
       transport_ = std::move(transport);
       ec = co_await handshake(where, attempt);
@@ -224,6 +343,12 @@ asio::awaitable<void> client_impl::run() {
     const std::string reason_string = why.error == ec ? why.reason_string : std::string{};
     const std::string server_reference = why.error == ec ? why.server_reference : std::string{};
     co_await close_connection();
+    // What the user asked for is not a failure: stop() (or destruction) ended this round whatever the step
+    // reported (operation_aborted, a closed socket...); a 3.1.1 disconnect keeping the will closes on purpose.
+    if (round_interrupted_ || (!ec && stop_requested() && !disconnect_requested_))
+      ec = make_error_code(error::client_stopped);
+    else if (disconnect_requested_ && ec == asio::error::operation_aborted)
+      ec = {};
     push_event(make_event(was_connected ? event_kind::disconnected : event_kind::connect_failed, where, attempt, ec,
                           reason, reason_string));
     if (!was_connected) {
@@ -234,21 +359,15 @@ asio::awaitable<void> client_impl::run() {
       refusal.reason_string = reason_string;
       while (auto* w = connect_waiters_.pop_front()) w->complete(ec, refusal);
     }
-    if (destroyed_) break;
+    // co_disconnect() completes once the connection is closed (the loop then stops, unless start() came since).
+    while (auto* w = disconnect_waiters_.pop_front()) w->complete({});
 
-    if (disconnect_requested_) {
-      paused_ = true;
-      auto stopped = make_event(event_kind::stopped);
+    if (stop_requested()) {
+      auto stopped = make_event(event_kind::stopped, &where, attempt);
       stopped.error = make_error_code(error::client_stopped);
-      push_event(std::move(stopped));
-      while (auto* w = disconnect_waiters_.pop_front()) w->complete({});
-      break;
+      co_return stopped;
     }
-    if (reconnect_now_) {
-      reconnect_now_ = false;
-      continue;
-    }
-    if (paused_) break;
+    if (reconnect_now_) continue;
 
     // A Server Reference (0x9C Use another server, 0x9D Server moved) names where to go next.
     if (options_.follow_server_reference && !server_reference.empty() &&
@@ -274,24 +393,24 @@ asio::awaitable<void> client_impl::run() {
     credentials_rejected_ = ec == error::connection_refused && is_authentication_failure(reason);
     connection_failure failure{ec, reason, reason_string, failures_, was_connected, where.to_string()};
     reconnect_decision decision;
+    bool policy_threw = false;
     try {
       decision = decide_reconnect(options_.reconnect, failure, std::uniform_real_distribution<double>{0, 1}(random_));
     } catch (...) {
-      decision.reset();  // a throwing policy callback stops reconnection rather than killing the client
+      policy_threw = true;  // a throwing policy stops reconnection rather than the client's strand
     }
-    if (!decision) {
-      paused_ = true;
-      push_event(make_event(event_kind::stopped, where, failures_, ec, reason, reason_string));
-      break;
+    if (policy_threw) {
+      auto stopped = make_event(event_kind::stopped, where, failures_, make_error_code(error::callback_failed),
+                                reason, reason_string);
+      co_return stopped;
     }
+    if (!decision) co_return make_event(event_kind::stopped, where, failures_, ec, reason, reason_string);
     auto scheduled = make_event(event_kind::reconnect_scheduled, &pick_endpoint(), failures_ + 1);
     scheduled.delay = *decision;
     push_event(std::move(scheduled));
     backoff_timer_.expires_after(*decision);
     co_await backoff_timer_.async_wait(use_tuple);  // cut short by reconnect(), stop() or destruction
-    reconnect_now_ = false;
   }
-  running_ = false;
 }
 
 asio::awaitable<error_code> client_impl::handshake(const endpoint& where, unsigned attempt) {
@@ -431,6 +550,10 @@ asio::awaitable<void> client_impl::reader() {
     error_code ec;
     const auto n = co_await transport_->read_some(asio::buffer(space.data(), space.size()), ec);
     if (ec) {
+      // Asked to stop (the writer sent DISCONNECT, or another part failed and said why): the read's
+      // operation_aborted is not what ended the connection, and must neither be reported (a graceful
+      // disconnect has no error) nor close the transport under the graceful close.
+      if (state.cancelled() != asio::cancellation_type::none) co_return;
       fail_connection(ec == asio::error::eof ? make_error_code(error::connection_closed) : ec);
       co_return;
     }
@@ -466,6 +589,7 @@ asio::awaitable<void> client_impl::writer() {
     error_code ec;
     co_await transport_->write(asio::buffer(bytes.data(), bytes.size()), ec);
     if (ec) {
+      if (state.cancelled() != asio::cancellation_type::none) co_return;  // as in the reader
       fail_connection(ec);
       co_return;
     }

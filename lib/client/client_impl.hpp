@@ -35,6 +35,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
@@ -102,6 +103,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void deliver_completions();
 
   asio::awaitable<void> run();
+  // The attempts and connections of one run, until something stops it; returns the `stopped` event to report.
+  asio::awaitable<event> run_connections();
   asio::awaitable<error_code> handshake(const endpoint& where, unsigned attempt);
   asio::awaitable<error_code> serve();
   asio::awaitable<void> reader();
@@ -115,6 +118,19 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   asio::awaitable<bool> bounded(asio::awaitable<void> operation, clock::duration timeout);
 
   void spawn_run();
+  void resume_run();  // start(), co_connect(): the loop runs (again), reconnecting per the policy
+  // stop(), destruction, a disconnect with no connection to say it on: whatever step run() awaits (resolve,
+  // connect, a TLS or WebSocket handshake, CONNACK, the backoff) ends now, not at its timeout.
+  void interrupt_run();
+  bool stop_requested() const noexcept { return paused_ || destroyed_; }
+  // After an exception left the run loop: no transport, no half-open session stays behind.
+  void abandon_connection();
+  // run() is over, on every path: report `stopped`, complete what waited for the run.
+  void finish_run(event stopped);
+  // The client is stopped (run() over, or stop() / disconnect with no run): those waiting for something only a
+  // connection brings (a message, an event) are told so, rather than kept waiting (and io_context::run() busy).
+  void settle_stopped(event stopped);
+  event stopped_event(error_code ec) const;
   const endpoint& pick_endpoint();
   void after_session_activity();
   void deliver_messages();
@@ -136,6 +152,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void push_event(event ev);
   connection_info make_connection_info() const;
   void abort_waiters(error_code ec);
+  void abort_request_waiters(error_code ec);  // every waiter but those of co_next_event
+  void complete_idle_waiters(error_code ec);  // receivers (client and streams) and event readers
 
   strand_type strand_;
   client_options options_;
@@ -151,6 +169,13 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
 
   // The run loop
   bool running_ = false;            // run() is alive
+  // run() is over and nothing restarted it: receivers and event readers fail with client_stopped at once.
+  bool stopped_ = false;
+  // Bound to the spawned run(): emitted by interrupt_run(). One per run, shared with its completion handler,
+  // so that a late run's cancellation state never outlives the signal it is connected to.
+  std::shared_ptr<asio::cancellation_signal> run_interrupt_;
+  bool round_interrupted_ = false;  // interrupt_run() ended this attempt or connection: client_stopped
+  std::string last_broker_;         // of the last attempt, for the `stopped` event
   bool paused_ = true;              // no (re)connecting until start() / reconnect()
   bool destroyed_ = false;
   bool reconnect_now_ = false;      // reconnect(): skip the backoff once

@@ -99,9 +99,7 @@ void client_impl::start_connect(connect_waiter* w) {
   if (destroyed_) return w->complete(asio::error::operation_aborted, {});
   if (session_.state() == session_state::connected) return w->complete({}, make_connection_info());
   connect_waiters_.push_back(w);
-  paused_ = false;
-  disconnect_requested_ = false;
-  spawn_run();
+  resume_run();
 }
 
 void client_impl::start_disconnect(disconnect_options o, disconnect_waiter* w) {
@@ -111,11 +109,16 @@ void client_impl::start_disconnect(disconnect_options o, disconnect_waiter* w) {
     return w->complete(make_error_code(error::invalid_argument));
   paused_ = true;
   backoff_timer_.cancel();
-  if (!running_ || !transport_) return w->complete({});
+  if (!running_) {
+    if (!stopped_) settle_stopped(stopped_event(make_error_code(error::client_stopped)));
+    return w->complete({});
+  }
+  // The run loop completes it once the connection (or the attempt) is closed, and reports `stopped`.
   disconnect_waiters_.push_back(w);
   disconnect_requested_ = true;
-  if (session_.state() != session_state::connected) {
-    close_hard();  // still connecting: nothing to say to the broker
+  if (transport_ && session_.state() == session_state::disconnecting) return;  // DISCONNECT is on its way
+  if (!transport_ || session_.state() != session_state::connected) {
+    interrupt_run();  // connecting, or backing off: nothing to say to the broker, and no timeout to wait for
     return;
   }
   if (o.publish_will && session_.version() == protocol_version::v3_1_1) {
@@ -151,6 +154,8 @@ void client_impl::start_receive(receive_waiter* w) {
   // Every message is dropped on arrival: waiting would be forever.
   if (options_.discard_incoming_messages) return w->complete(make_error_code(error::invalid_argument), {});
   if (auto m = try_receive()) return w->complete({}, std::move(*m));
+  // Stopped: no message comes until start() or reconnect(), and a wait would keep io_context::run() busy.
+  if (stopped_) return w->complete(make_error_code(error::client_stopped), {});
   receive_waiters_.push_back(w);
 }
 
@@ -167,6 +172,7 @@ void client_impl::start_next_event(event_waiter* w) {
     events_.pop_front();
     return w->complete({}, std::move(ev));
   }
+  if (stopped_) return w->complete(make_error_code(error::client_stopped), {});  // `stopped` was the last
   event_waiters_.push_back(w);
 }
 

@@ -146,6 +146,7 @@ void client_impl::start_stream_receive(std::uint64_t key, receive_waiter* w) {
       break;
     case session::stream_status::open: break;
   }
+  if (stopped_) return w->complete(make_error_code(error::client_stopped), {});  // as co_receive
   stream_waiters_[key].push_back(w);
 }
 

@@ -97,9 +97,6 @@ client_impl::~client_impl() {
 }
 
 void client_impl::spawn_run() {
-  if (destroyed_ || running_) return;
-  running_ = true;
-  stopped_ = false;
   auto signal = std::make_shared<asio::cancellation_signal>();
   run_interrupt_ = signal;
   // Without a slot, nothing could end a resolve, a TCP connect or a handshake in progress but its own timeout
@@ -109,77 +106,62 @@ void client_impl::spawn_run() {
                    // run() ends every path through finish_run(); this is the backstop.
                    if (self->run_interrupt_ == signal) {
                      self->run_interrupt_.reset();
-                     self->running_ = false;
+                     if (self->life_.running()) self->life_.run_finished();
                    }
                  }));
 }
 
 void client_impl::interrupt_run() {
   backoff_timer_.cancel();
-  if (running_ && run_interrupt_) {
-    round_interrupted_ = true;
-    run_interrupt_->emit(asio::cancellation_type::terminal);
-  }
+  if (run_interrupt_) run_interrupt_->emit(asio::cancellation_type::terminal);
   close_hard();  // a connection already up ends whatever the transport's support for cancellation
 }
 
 void client_impl::resume_run() {
-  // A stop() that a live run has not acted on yet is undone: it connects again at once, without asking the
-  // policy about the attempt that stop() cut short.
-  if (paused_ && running_) reconnect_now_ = true;
-  paused_ = false;
-  disconnect_requested_ = false;
-  stopped_ = false;
-  spawn_run();
+  if (life_.start()) spawn_run();
 }
 
 void client_impl::start() {
-  asio::dispatch(strand_, [self = shared_from_this()] {
-    if (!self->destroyed_) self->resume_run();
-  });
+  asio::dispatch(strand_, [self = shared_from_this()] { self->resume_run(); });
 }
 
 void client_impl::reconnect() {
   asio::dispatch(strand_, [self = shared_from_this()] {
-    if (self->destroyed_) return;
-    self->paused_ = false;
-    self->disconnect_requested_ = false;
-    self->failures_ = 0;
-    if (self->running_) {
-      self->reconnect_now_ = true;
-      self->backoff_timer_.cancel();
-      if (self->transport_ && self->session_.state() == session_state::connected) {
-        // A clean hand-over: DISCONNECT (the will is not published, the session is kept), then connect again.
-        self->session_.begin_disconnect(reason_code::success, std::nullopt);
-        self->begin_closing();
-      } else {
-        self->close_hard();
-      }
-    } else {
+    if (self->life_.destroyed()) return;
+    if (self->life_.reconnect()) {
       self->spawn_run();
+      return;
+    }
+    self->backoff_timer_.cancel();
+    if (self->transport_ && self->session_.state() == session_state::connected) {
+      // A clean hand-over: DISCONNECT (the will is not published, the session is kept), then connect again.
+      self->session_.begin_disconnect(reason_code::success, std::nullopt);
+      self->begin_closing();
+    } else {
+      self->close_hard();
     }
   });
 }
 
 void client_impl::stop() {
   asio::dispatch(strand_, [self = shared_from_this()] {
-    if (self->destroyed_) return;
-    self->paused_ = true;
-    self->interrupt_run();
-    // With no run to end, the client is stopped now (run() reports it itself as it ends).
-    if (!self->running_ && !self->stopped_) self->settle_stopped(self->stopped_event(make_error_code(error::client_stopped)));
+    if (self->life_.destroyed()) return;
+    if (self->life_.stop()) {
+      self->interrupt_run();  // run() reports `stopped` itself as it ends
+    } else if (self->life_.settle()) {
+      self->settle_stopped(self->stopped_event(make_error_code(error::client_stopped)));  // no run to end
+    }
   });
 }
 
 void client_impl::destroy() {
   asio::dispatch(strand_, [self = shared_from_this()] {
-    self->destroyed_ = true;
-    self->paused_ = true;
+    const bool live = self->life_.destroy();
     self->interrupt_run();
     self->store_.close();  // the last records written, the store free for the next client
     self->session_.abort_all(asio::error::operation_aborted);
     // A live run() still reports `stopped` to a waiting co_next_event as it ends, then aborts the rest.
-    if (self->running_)
+    if (live)
       self->abort_request_waiters(asio::error::operation_aborted);
     else
       self->abort_waiters(asio::error::operation_aborted);
@@ -188,7 +170,7 @@ void client_impl::destroy() {
 
 void client_impl::reauthenticate() {
   asio::dispatch(strand_, [self = shared_from_this()] {
-    if (self->destroyed_ || !self->transport_) return;
+    if (self->life_.destroyed() || !self->transport_) return;
     const auto ec = self->session_.reauthenticate();
     if (!ec) {
       self->after_session_activity();
@@ -200,7 +182,7 @@ void client_impl::reauthenticate() {
 
 void client_impl::acknowledge(std::uint64_t acknowledgement_id, reason_code reason) {
   on_strand(*this, [this, acknowledgement_id, reason] {
-    if (destroyed_) return;
+    if (life_.destroyed()) return;
     session_.acknowledge(acknowledgement_id, reason);
     if (session_.input_blocked()) wake_reader();  // the application held its maximum: one more may come in
     after_session_activity();
@@ -237,21 +219,18 @@ event client_impl::stopped_event(error_code ec) const {
   stopped.broker = !last_broker_.empty() ? last_broker_
                    : redirect_           ? redirect_->to_string()
                                          : endpoints_[endpoint_index_ % endpoints_.size()].to_string();
-  stopped.attempt = failures_;
+  stopped.attempt = life_.failures();
   stopped.error = ec;
   return stopped;
 }
 
 void client_impl::settle_stopped(event stopped) {
-  paused_ = true;
-  disconnect_requested_ = false;
-  reconnect_now_ = false;
-  stopped_ = true;
   push_event(std::move(stopped));  // to the first waiting co_next_event, if any
   // Nothing started the next attempt; no CONNACK, message or event will come until start() or reconnect().
-  const auto ec = destroyed_ ? error_code{asio::error::operation_aborted} : make_error_code(error::client_stopped);
+  const bool destroyed = life_.destroyed();
+  const auto ec = destroyed ? error_code{asio::error::operation_aborted} : make_error_code(error::client_stopped);
   while (auto* w = connect_waiters_.pop_front()) w->complete(ec, {});
-  while (auto* w = disconnect_waiters_.pop_front()) w->complete(destroyed_ ? ec : error_code{});
+  while (auto* w = disconnect_waiters_.pop_front()) w->complete(destroyed ? ec : error_code{});
   complete_idle_waiters(ec);
 }
 
@@ -268,9 +247,8 @@ void client_impl::abandon_connection() {
 }
 
 void client_impl::finish_run(event stopped) {
-  running_ = false;
+  life_.run_finished();
   run_interrupt_.reset();  // the completion handler keeps the signal alive until the coroutine is gone
-  round_interrupted_ = false;
   settle_stopped(std::move(stopped));
 }
 
@@ -306,29 +284,27 @@ asio::awaitable<void> client_impl::run() {
 
 asio::awaitable<event> client_impl::run_connections() {
   for (;;) {
-    if (stop_requested()) co_return stopped_event(make_error_code(error::client_stopped));
+    if (life_.stop_requested()) co_return stopped_event(make_error_code(error::client_stopped));
     // A stop() undone by start() before this loop saw it must not cut the next attempt short.
     co_await asio::this_coro::reset_cancellation_state();
-    round_interrupted_ = false;
-    reconnect_now_ = false;
+    const unsigned attempt = life_.begin_round();
 
     const endpoint where = pick_endpoint();
     last_broker_ = where.to_string();
-    const unsigned attempt = failures_ + 1;
     push_event(make_event(event_kind::connecting, &where, attempt));
     stats_.connection_attempts.add();  // a transport attempt, whether or not it gets as far as CONNECT
 
     error_code ec;
     bool was_connected = false;
     auto transport = co_await connect_transport(strand_, where, options_.transport, ec);
-    if (!ec && stop_requested()) ec = asio::error::operation_aborted;
+    if (!ec && life_.stop_requested()) ec = asio::error::operation_aborted;
     if (!ec) {
       transport_ = std::move(transport);
+      life_.transport_up();
       ec = co_await handshake(where, attempt);
       if (!ec) {
         was_connected = true;
-        failures_ = 0;
-        credentials_rejected_ = false;
+        life_.accepted();
         redirect_.reset();
         const auto info = make_connection_info();
         auto connected = make_event(event_kind::connected, &where, attempt);
@@ -342,13 +318,9 @@ asio::awaitable<event> client_impl::run_connections() {
     const reason_code reason = why.error == ec ? why.reason : reason_code::success;
     const std::string reason_string = why.error == ec ? why.reason_string : std::string{};
     const std::string server_reference = why.error == ec ? why.server_reference : std::string{};
+    life_.closing();
     co_await close_connection();
-    // What the user asked for is not a failure: stop() (or destruction) ended this round whatever the step
-    // reported (operation_aborted, a closed socket...); a 3.1.1 disconnect keeping the will closes on purpose.
-    if (round_interrupted_ || (!ec && stop_requested() && !disconnect_requested_))
-      ec = make_error_code(error::client_stopped);
-    else if (disconnect_requested_ && ec == asio::error::operation_aborted)
-      ec = {};
+    ec = life_.round_over(ec);  // client_stopped when the user's stop ended it; none for a disconnect asked for
     push_event(make_event(was_connected ? event_kind::disconnected : event_kind::connect_failed, where, attempt, ec,
                           reason, reason_string));
     if (!was_connected) {
@@ -362,12 +334,13 @@ asio::awaitable<event> client_impl::run_connections() {
     // co_disconnect() completes once the connection is closed (the loop then stops, unless start() came since).
     while (auto* w = disconnect_waiters_.pop_front()) w->complete({});
 
-    if (stop_requested()) {
+    const auto next = life_.after_round();
+    if (next == lifecycle::next::stop) {
       auto stopped = make_event(event_kind::stopped, &where, attempt);
       stopped.error = make_error_code(error::client_stopped);
       co_return stopped;
     }
-    if (reconnect_now_) continue;
+    if (next == lifecycle::next::again_now) continue;
 
     // A Server Reference (0x9C Use another server, 0x9D Server moved) names where to go next.
     if (options_.follow_server_reference && !server_reference.empty() &&
@@ -389,9 +362,8 @@ asio::awaitable<event> client_impl::run_connections() {
       ++endpoint_index_;  // round robin over the brokers on failure
     }
 
-    ++failures_;
-    credentials_rejected_ = ec == error::connection_refused && is_authentication_failure(reason);
-    connection_failure failure{ec, reason, reason_string, failures_, was_connected, where.to_string()};
+    const unsigned failures = life_.failed(ec, reason);
+    connection_failure failure{ec, reason, reason_string, failures, was_connected, where.to_string()};
     reconnect_decision decision;
     bool policy_threw = false;
     try {
@@ -399,16 +371,14 @@ asio::awaitable<event> client_impl::run_connections() {
     } catch (...) {
       policy_threw = true;  // a throwing policy stops reconnection rather than the client's strand
     }
-    if (policy_threw) {
-      auto stopped = make_event(event_kind::stopped, where, failures_, make_error_code(error::callback_failed),
-                                reason, reason_string);
+    if (const auto gave_up = life_.decided(decision, policy_threw, ec, now())) {
+      auto stopped = make_event(event_kind::stopped, where, failures, *gave_up, reason, reason_string);
       co_return stopped;
     }
-    if (!decision) co_return make_event(event_kind::stopped, where, failures_, ec, reason, reason_string);
-    auto scheduled = make_event(event_kind::reconnect_scheduled, &pick_endpoint(), failures_ + 1);
+    auto scheduled = make_event(event_kind::reconnect_scheduled, &pick_endpoint(), failures + 1);
     scheduled.delay = *decision;
     push_event(std::move(scheduled));
-    backoff_timer_.expires_after(*decision);
+    backoff_timer_.expires_at(life_.backoff_until());
     co_await backoff_timer_.async_wait(use_tuple);  // cut short by reconnect(), stop() or destruction
   }
 }
@@ -419,7 +389,7 @@ asio::awaitable<error_code> client_impl::handshake(const endpoint& where, unsign
   if (options_.credentials) {
     credential_request request;
     request.attempt = attempt;
-    request.previous_attempt_rejected_credentials = credentials_rejected_;
+    request.previous_attempt_rejected_credentials = life_.credentials_rejected();
     request.broker = where;
     request.version = options_.version;
     request.steady_now = clock::now();

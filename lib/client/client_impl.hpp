@@ -10,6 +10,7 @@
 // The protocol itself lives in the session (sans-I/O); these coroutines only move bytes and time into it.
 #pragma once
 
+#include "client/lifecycle.hpp"
 #include "client/requests.hpp"
 #include "session/ring_buffer.hpp"
 #include "session/session.hpp"
@@ -122,7 +123,6 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   // stop(), destruction, a disconnect with no connection to say it on: whatever step run() awaits (resolve,
   // connect, a TLS or WebSocket handshake, CONNACK, the backoff) ends now, not at its timeout.
   void interrupt_run();
-  bool stop_requested() const noexcept { return paused_ || destroyed_; }
   // After an exception left the run loop: no transport, no half-open session stays behind.
   void abandon_connection();
   // run() is over, on every path: report `stopped`, complete what waited for the run.
@@ -167,22 +167,13 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   std::atomic<std::uint64_t> serial_{0};
   std::minstd_rand random_;
 
-  // The run loop
-  bool running_ = false;            // run() is alive
-  // run() is over and nothing restarted it: receivers and event readers fail with client_stopped at once.
-  bool stopped_ = false;
+  // The run loop: its phase and decisions in `life_` (sans-I/O, lifecycle.hpp); run() executes them.
+  lifecycle life_;
   // Bound to the spawned run(): emitted by interrupt_run(). One per run, shared with its completion handler,
   // so that a late run's cancellation state never outlives the signal it is connected to.
   std::shared_ptr<asio::cancellation_signal> run_interrupt_;
-  bool round_interrupted_ = false;  // interrupt_run() ended this attempt or connection: client_stopped
   std::string last_broker_;         // of the last attempt, for the `stopped` event
-  bool paused_ = true;              // no (re)connecting until start() / reconnect()
-  bool destroyed_ = false;
-  bool reconnect_now_ = false;      // reconnect(): skip the backoff once
-  bool disconnect_requested_ = false;
   bool publish_will_on_close_ = false;  // MQTT 3.1.1 way of keeping the will: close without DISCONNECT
-  unsigned failures_ = 0;           // consecutive failed attempts
-  bool credentials_rejected_ = false;  // the last attempt's CONNACK refused the credentials
   error_code connection_error_;     // what ended the current connection
   asio::steady_timer backoff_timer_;
 

@@ -310,7 +310,8 @@ TEST_CASE("co_disconnect() and stop() complete a waiting co_receive and co_next_
       CHECK(stopped.error == error::client_stopped);
       CHECK(stopped.broker == broker.url(listener::tcp));
       REQUIRE(count(events, event_kind::disconnected) == 1);
-      const auto gone = *std::ranges::find_if(events, [](const event& e) { return e.kind == event_kind::disconnected; });
+      const auto gone =
+          *std::ranges::find_if(events, [](const event& e) { return e.kind == event_kind::disconnected; });
       if (graceful)
         CHECK_FALSE(gone.error);  // asked for and done: not operation_aborted
       else

@@ -18,6 +18,8 @@ struct authentication_step {
 };
 
 // Implemented by the user; called on the client's strand, so calls never overlap. Must not block for long.
+// An exception from any of its functions gives up as `abort` does: the attempt (or, for a re-authentication,
+// the connection) ends with error::authentication_failed, reported as connect_failed or disconnected.
 class authenticator {
  public:
   virtual ~authenticator() = default;

@@ -133,7 +133,10 @@ class client {
   client(ExecutionContext& context, client_options options)
       : client(asio::any_io_executor{context.get_executor()}, std::move(options)) {}
 
-  // Closes the connection at once and stops; pending requests complete with operation_aborted.
+  // Closes the connection at once and stops, whatever step a connection attempt is in (resolve, TCP connect,
+  // TLS or WebSocket handshake, CONNACK, the backoff): nothing waits for a timeout. Every pending request
+  // completes with operation_aborted; a co_next_event already waiting receives the last events (connect_failed
+  // or disconnected, then stopped) first.
   ~client();
   client(client&&) noexcept;
   client& operator=(client&&) noexcept;
@@ -147,8 +150,18 @@ class client {
   // Drops the current connection, if any, and connects again at once, skipping any backoff delay. Also
   // restarts a client that stopped (the policy gave up or disconnect() was called).
   void reconnect();
-  // Closes at once, without DISCONNECT, and stops reconnecting. Pending requests stay queued for a later
-  // start() or reconnect(); destroy the client to abandon them.
+  // Closes at once, without DISCONNECT, and stops reconnecting: a connection attempt in progress ends in
+  // whatever step it is (resolve, TCP connect, TLS or WebSocket handshake, CONNACK, the backoff), without
+  // waiting for its timeout. The attempt or connection is reported as connect_failed or disconnected with
+  // error::client_stopped, then `stopped` (error::client_stopped). Once stopped:
+  //  - co_connect waiting for the attempt fails with error::client_stopped;
+  //  - co_receive (and a subscription stream's co_receive) fails with error::client_stopped once no received
+  //    message is left, at once for a call made while stopped; co_next_event likewise once the queued events
+  //    (`stopped` the last) are read. Nothing else would complete them, and their coroutines would keep
+  //    io_context::run() from returning;
+  //  - publishes, subscribes, unsubscribes, co_flush and co_request stay queued for a later start() or
+  //    reconnect() (QoS 1/2 messages keep their place in the session); destroy the client to abandon them
+  //    (operation_aborted), and co_request ends at its own timeout.
   void stop();
 
   // MQTT 5 enhanced authentication: starts a re-authentication with options().authenticator on the live
@@ -167,7 +180,8 @@ class client {
   // background; call again to wait for the next attempt, or stop() to give up.
   // Errors: error::connection_refused (the broker's reason code and string are in the info),
   // error::resolve_timeout, connect_timeout, handshake_timeout, connack_timeout, the tls_* errors,
-  // error::websocket_upgrade_failed, error::authentication_failed, a system error of the socket,
+  // error::websocket_upgrade_failed, error::authentication_failed (also when options().credentials or the
+  // authenticator threw), a system error of the socket,
   // error::client_stopped (stop() or disconnect during the attempt), operation_aborted (cancelled, or the client
   // destroyed).
   // Cancellation (terminal, partial, total): stops waiting, not connecting: operation_aborted at once.
@@ -181,9 +195,12 @@ class client {
 
   // Graceful end: what is already queued for writing goes first, then DISCONNECT, then the transport's own
   // close; reconnection stops. QoS 1/2 messages still awaiting acknowledgement stay in the session (they
-  // are resumed by a later reconnect()).
+  // are resumed by a later reconnect()). The connection is reported as `disconnected` with no error (with
+  // asio::error::timed_out when disconnect_timeout cut it short), then `stopped` (error::client_stopped). During
+  // a connection attempt or the backoff there is nothing to say to the broker: the attempt ends at once, as
+  // with stop(). Once stopped, waiting receivers and event readers complete as stop() describes.
   // Handler: void(error_code).
-  // Completes: when the connection is closed (at once when there is none), at the latest after
+  // Completes: when the connection or the attempt is closed (at once when there is none), at the latest after
   // options().disconnect_timeout, when the transport is closed hard.
   // Errors: invalid_argument for a non-zero session_expiry_interval when the session was opened with 0 (MQTT 5,
   // 3.14.2.2.2; nothing is done), operation_aborted (cancelled, or the client destroyed).
@@ -367,9 +384,12 @@ class client {
   // The next message from the broker, in order of arrival. Messages wait in a bounded queue
   // (options().receive_queue_capacity); while it is full the client stops reading from the socket.
   // Handler: void(error_code, message).
-  // Completes: when a message is there (at once if one is queued). Waits across reconnections.
-  // Errors: operation_aborted (cancelled, or the client destroyed); error::invalid_argument at once when
-  // options().discard_incoming_messages is set (no message will ever come).
+  // Completes: when a message is there (at once if one is queued). Waits across reconnections, not past the
+  // client's stop.
+  // Errors: error::client_stopped when the client stops (stop(), disconnect, the reconnect policy gave up)
+  // with no message left, at once while it is stopped; operation_aborted (cancelled, or the client
+  // destroyed); error::invalid_argument at once when options().discard_incoming_messages is set (no message
+  // will ever come).
   // Cancellation (terminal, partial, total): stops waiting; no message is lost (the next call gets it).
   template <asio::completion_token_for<void(error_code, message)> Token = asio::deferred_t>
   auto async_receive(Token&& token = {}) {
@@ -423,8 +443,9 @@ class client {
   // The next connection event (see events.hpp), in order; events wait in a bounded queue (the oldest are
   // dropped when nobody reads them).
   // Handler: void(error_code, event).
-  // Completes: when an event is there (at once if one is queued).
-  // Errors: operation_aborted (cancelled, or the client destroyed).
+  // Completes: when an event is there (at once if one is queued). The last event of a run is `stopped`.
+  // Errors: error::client_stopped once the client is stopped and every event is read (until start(),
+  // co_connect() or reconnect() runs it again); operation_aborted (cancelled, or the client destroyed).
   // Cancellation (terminal, partial, total): stops waiting; no event is lost.
   template <asio::completion_token_for<void(error_code, event)> Token = asio::deferred_t>
   auto async_next_event(Token&& token = {}) {

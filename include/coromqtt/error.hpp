@@ -39,7 +39,7 @@ enum class error {
   protocol_violation,           // the broker broke the protocol (unexpected packet, unknown packet identifier...)
   // Operations
   not_connected,                // the operation needs a connection and the client is not connected
-  client_stopped,               // the client was stopped (disconnect, or the reconnect policy gave up)
+  client_stopped,               // the client stopped (stop(), disconnect, or the reconnect policy gave up)
   queue_full,                   // a bounded queue is full and the options say to fail rather than wait
   packet_too_large,             // the packet exceeds the broker's Maximum Packet Size
   qos_not_supported,            // the requested QoS exceeds the broker's Maximum QoS
@@ -60,6 +60,8 @@ enum class error {
   request_timeout,              // co_request: no response within the timeout
   mqtt5_required,               // the feature exists only in MQTT 5 (request/response)
   stream_closed,                // the subscription stream was unsubscribed and has no message left
+  // User code
+  callback_failed,              // a callback of the options threw (the reconnect policy's decide, ...)
 };
 
 const boost::system::error_category& error_category() noexcept;

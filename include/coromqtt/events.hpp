@@ -39,7 +39,9 @@ enum class event_kind {
   connect_failed,       // the attempt failed (error, reason)
   disconnected,         // an established connection ended (error, reason)
   reconnect_scheduled,  // the next attempt will start after `delay`
-  stopped,              // no more attempts: the policy gave up, or disconnect() was called (error says which)
+  // No more attempts, the last event of a run (error says why): client_stopped for stop(), disconnect and
+  // destruction; the last failure's error when the policy gave up; callback_failed when the policy threw.
+  stopped,
   reauthenticated,      // MQTT 5: the broker accepted a re-authentication (client::reauthenticate())
   messages_expired,     // MQTT 5: queued messages whose Message Expiry Interval passed were dropped (count, topic)
 };
@@ -50,7 +52,9 @@ struct event {
   event_kind kind = event_kind::connecting;
   std::string broker;                         // endpoint URL of the attempt
   unsigned attempt = 0;                       // consecutive failed attempts before this one + 1
-  error_code error;                           // for connect_failed, disconnected, stopped
+  // For connect_failed, disconnected (none for a graceful disconnect we asked for; client_stopped after
+  // stop()), stopped.
+  error_code error;
   reason_code reason = reason_code::success;  // the broker's reason code, when it gave one
   std::string reason_string;                  // and its explanation
   std::chrono::milliseconds delay{};          // for reconnect_scheduled

@@ -74,7 +74,9 @@ struct client_options {
   coromqtt::protocol_version version = protocol_version::v5;
   // Empty: MQTT 5 lets the broker assign one (reused on reconnect); MQTT 3.1.1 requires clean_start then.
   std::string client_id;
-  // Called on every connection attempt (tokens expire). Empty: no user name, no password.
+  // Called on every connection attempt (tokens expire). Empty: no user name, no password. An exception from
+  // it fails that attempt with error::authentication_failed, as a returned error would; the policy decides
+  // what comes next.
   credential_provider credentials;
   // MQTT 5 enhanced authentication (challenge/response with AUTH packets); takes precedence over the
   // authentication method and data of `credentials`. See authenticator.hpp and client::reauthenticate().

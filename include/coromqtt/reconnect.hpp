@@ -38,7 +38,8 @@ struct reconnect_policy {
   // 0x8C Bad authentication method): retrying with the same credentials only hammers the broker.
   bool stop_on_authentication_failure = true;
   // Sees every failure first and may decide (retry after a delay, or stop); returning std::nullopt from
-  // `decide` stops. When unset, the rules above decide.
+  // `decide` stops. When unset, the rules above decide. An exception from it stops the client too: the
+  // `stopped` event then carries error::callback_failed (the client stays usable: start() runs it again).
   std::function<reconnect_decision(const connection_failure&)> decide;
 };
 

@@ -19,7 +19,9 @@ struct statistics {
   std::uint64_t retransmitted = 0;        // PUBLISH (DUP) and PUBREL re-sent when a session resumed
   std::uint64_t resent = 0;               // publishes sent again as new because the broker lost the session
   std::uint64_t resubscribed = 0;         // filters restored because the broker lost the session
-  std::uint64_t connection_attempts = 0;  // CONNECTs tried
+  // Transport connection attempts (resolve, connect, TLS / WebSocket handshake, CONNECT), counted as each
+  // starts: also those that fail before CONNECT is sent (a refused TCP connect, a TLS error).
+  std::uint64_t connection_attempts = 0;
   std::uint64_t connects = 0;             // connections the broker accepted
   std::uint64_t disconnects = 0;          // accepted connections that ended
   std::uint64_t pings_sent = 0;

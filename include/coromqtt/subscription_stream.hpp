@@ -91,8 +91,9 @@ class subscription_stream {
 
   // The next message of this stream, in order of arrival.
   // Handler: void(error_code, message). Completes when a message is there (at once if one is queued).
-  // Errors: error::stream_closed (unsubscribed and nothing left), operation_aborted (cancelled, the object
-  // destroyed, or the client destroyed), invalid_argument (valid() is false).
+  // Errors: error::stream_closed (unsubscribed and nothing left), error::client_stopped (the client stopped
+  // with nothing left, as client::async_receive), operation_aborted (cancelled, the object destroyed, or the
+  // client destroyed), invalid_argument (valid() is false).
   // Cancellation (terminal, partial, total): a waiting receive is withdrawn and completes with
   // operation_aborted; no message is lost.
   template <asio::completion_token_for<void(error_code, message)> Token = asio::deferred_t>

@@ -7,6 +7,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -96,75 +97,92 @@ client_impl::~client_impl() {
 }
 
 void client_impl::spawn_run() {
-  if (running_ || destroyed_) return;
-  running_ = true;
-  asio::co_spawn(strand_, run(), [self = shared_from_this()](std::exception_ptr) {
-    // run() handles every error itself; only an allocation failure could end it early. Either way the client
-    // must be startable again.
-    self->running_ = false;
-  });
+  auto signal = std::make_shared<asio::cancellation_signal>();
+  run_interrupt_ = signal;
+  // Without a slot, nothing could end a resolve, a TCP connect or a handshake in progress but its own timeout
+  // (issue 12, point 1).
+  asio::co_spawn(strand_, run(),
+                 asio::bind_cancellation_slot(signal->slot(), [self = shared_from_this(), signal](std::exception_ptr) {
+                   // run() ends every path through finish_run(); this is the backstop.
+                   if (self->run_interrupt_ == signal) {
+                     self->run_interrupt_.reset();
+                     if (self->life_.running()) self->life_.run_finished();
+                   }
+                 }));
+}
+
+void client_impl::interrupt_run() {
+  backoff_timer_.cancel();
+  if (run_interrupt_) run_interrupt_->emit(asio::cancellation_type::terminal);
+  close_hard();  // a connection already up ends whatever the transport's support for cancellation
+}
+
+void client_impl::resume_run() {
+  if (life_.start()) spawn_run();
 }
 
 void client_impl::start() {
-  asio::dispatch(strand_, [self = shared_from_this()] {
-    self->paused_ = false;
-    self->disconnect_requested_ = false;
-    self->spawn_run();
-  });
+  asio::dispatch(strand_, [self = shared_from_this()] { self->resume_run(); });
 }
 
 void client_impl::reconnect() {
   asio::dispatch(strand_, [self = shared_from_this()] {
-    if (self->destroyed_) return;
-    self->paused_ = false;
-    self->disconnect_requested_ = false;
-    self->failures_ = 0;
-    if (self->running_) {
-      self->reconnect_now_ = true;
-      self->backoff_timer_.cancel();
-      if (self->transport_ && self->session_.state() == session_state::connected) {
-        // A clean hand-over: DISCONNECT (the will is not published, the session is kept), then connect again.
-        self->session_.begin_disconnect(reason_code::success, std::nullopt);
-        self->begin_closing();
-      } else {
-        self->close_hard();
-      }
-    } else {
+    if (self->life_.destroyed()) return;
+    if (self->life_.reconnect()) {
       self->spawn_run();
+      return;
+    }
+    self->backoff_timer_.cancel();
+    if (self->transport_ && self->session_.state() == session_state::connected) {
+      // A clean hand-over: DISCONNECT (the will is not published, the session is kept), then connect again.
+      self->session_.begin_disconnect(reason_code::success, std::nullopt);
+      self->begin_closing();
+    } else {
+      self->close_hard();
     }
   });
 }
 
 void client_impl::stop() {
   asio::dispatch(strand_, [self = shared_from_this()] {
-    self->paused_ = true;
-    self->backoff_timer_.cancel();
-    self->close_hard();
+    if (self->life_.destroyed()) return;
+    if (self->life_.stop()) {
+      self->interrupt_run();  // run() reports `stopped` itself as it ends
+    } else if (self->life_.settle()) {
+      self->settle_stopped(self->stopped_event(make_error_code(error::client_stopped)));  // no run to end
+    }
   });
 }
 
 void client_impl::destroy() {
   asio::dispatch(strand_, [self = shared_from_this()] {
-    self->destroyed_ = true;
-    self->paused_ = true;
-    self->backoff_timer_.cancel();
-    self->close_hard();
+    const bool live = self->life_.destroy();
+    self->interrupt_run();
     self->store_.close();  // the last records written, the store free for the next client
     self->session_.abort_all(asio::error::operation_aborted);
-    self->abort_waiters(asio::error::operation_aborted);
+    // A live run() still reports `stopped` to a waiting co_next_event as it ends, then aborts the rest.
+    if (live)
+      self->abort_request_waiters(asio::error::operation_aborted);
+    else
+      self->abort_waiters(asio::error::operation_aborted);
   });
 }
 
 void client_impl::reauthenticate() {
   asio::dispatch(strand_, [self = shared_from_this()] {
-    if (self->destroyed_ || !self->transport_) return;
-    if (!self->session_.reauthenticate()) self->after_session_activity();
+    if (self->life_.destroyed() || !self->transport_) return;
+    const auto ec = self->session_.reauthenticate();
+    if (!ec) {
+      self->after_session_activity();
+    } else if (ec == error::authentication_failed && self->session_.state() == session_state::connected) {
+      self->fail_connection(ec);  // the authenticator threw: as if it had given up on a challenge
+    }
   });
 }
 
 void client_impl::acknowledge(std::uint64_t acknowledgement_id, reason_code reason) {
   on_strand(*this, [this, acknowledgement_id, reason] {
-    if (destroyed_) return;
+    if (life_.destroyed()) return;
     session_.acknowledge(acknowledgement_id, reason);
     if (session_.input_blocked()) wake_reader();  // the application held its maximum: one more may come in
     after_session_activity();
@@ -172,15 +190,66 @@ void client_impl::acknowledge(std::uint64_t acknowledgement_id, reason_code reas
 }
 
 void client_impl::abort_waiters(error_code ec) {
+  abort_request_waiters(ec);
+  while (auto* w = event_waiters_.pop_front()) w->complete(ec, {});
+}
+
+void client_impl::abort_request_waiters(error_code ec) {
   while (auto* w = receive_waiters_.pop_front()) w->complete(ec, {});
   if (requests_) requests_->abort_all(ec);
   for (auto& [key, waiters] : stream_waiters_)
     while (auto* w = waiters.pop_front()) w->complete(ec, {});
   stream_waiters_.clear();
-  while (auto* w = event_waiters_.pop_front()) w->complete(ec, {});
   while (auto* w = flush_waiters_.pop_front()) w->complete(ec);
   while (auto* w = connect_waiters_.pop_front()) w->complete(ec, {});
   while (auto* w = disconnect_waiters_.pop_front()) w->complete(ec);
+}
+
+void client_impl::complete_idle_waiters(error_code ec) {
+  while (auto* w = receive_waiters_.pop_front()) w->complete(ec, {});
+  for (auto& [key, waiters] : stream_waiters_)
+    while (auto* w = waiters.pop_front()) w->complete(ec, {});
+  stream_waiters_.clear();
+  while (auto* w = event_waiters_.pop_front()) w->complete(ec, {});
+}
+
+event client_impl::stopped_event(error_code ec) const {
+  auto stopped = make_event(event_kind::stopped);
+  // The broker of the last attempt; before any, the one the first attempt would have tried.
+  stopped.broker = !last_broker_.empty() ? last_broker_
+                   : redirect_           ? redirect_->to_string()
+                                         : endpoints_[endpoint_index_ % endpoints_.size()].to_string();
+  stopped.attempt = life_.failures();
+  stopped.error = ec;
+  return stopped;
+}
+
+void client_impl::settle_stopped(event stopped) {
+  push_event(std::move(stopped));  // to the first waiting co_next_event, if any
+  // Nothing started the next attempt; no CONNACK, message or event will come until start() or reconnect().
+  const bool destroyed = life_.destroyed();
+  const auto ec = destroyed ? error_code{asio::error::operation_aborted} : make_error_code(error::client_stopped);
+  while (auto* w = connect_waiters_.pop_front()) w->complete(ec, {});
+  while (auto* w = disconnect_waiters_.pop_front()) w->complete(destroyed ? ec : error_code{});
+  complete_idle_waiters(ec);
+}
+
+void client_impl::abandon_connection() {
+  if (transport_) transport_->close();
+  transport_.reset();
+  if (session_.state() != session_state::disconnected) session_.end_connection(now());
+  closed_hard_ = false;
+  reading_stopped_ = false;
+  publish_will_on_close_ = false;
+  writer_waiting_ = false;
+  reader_waiting_ = false;
+  closing_deadline_ = clock::time_point::max();
+}
+
+void client_impl::finish_run(event stopped) {
+  life_.run_finished();
+  run_interrupt_.reset();  // the completion handler keeps the signal alive until the coroutine is gone
+  settle_stopped(std::move(stopped));
 }
 
 // -----------------------------------------------------------------------------------------------------------------
@@ -194,22 +263,48 @@ const endpoint& client_impl::pick_endpoint() {
 asio::awaitable<void> client_impl::run() {
   auto self = shared_from_this();  // the loop keeps the client alive until it ends
   co_await asio::this_coro::throw_if_cancelled(false);
-  while (!paused_ && !destroyed_) {
+  event stopped;
+  bool escaped = false;
+  try {
+    stopped = co_await run_connections();
+  } catch (...) {
+    // The user's callbacks are caught where they are called; what gets here is a bug or an allocation
+    // failure. Either way the connection must not stay half open with nobody serving it, and the waiters of
+    // co_connect and co_disconnect must hear of it (issue 12, point 2).
+    escaped = true;
+  }
+  if (escaped) {
+    abandon_connection();
+    stopped = stopped_event(make_error_code(error::callback_failed));
+    const auto ec = stopped.error;
+    while (auto* w = connect_waiters_.pop_front()) w->complete(ec, {});
+  }
+  finish_run(std::move(stopped));
+}
+
+asio::awaitable<event> client_impl::run_connections() {
+  for (;;) {
+    if (life_.stop_requested()) co_return stopped_event(make_error_code(error::client_stopped));
+    // A stop() undone by start() before this loop saw it must not cut the next attempt short.
+    co_await asio::this_coro::reset_cancellation_state();
+    const unsigned attempt = life_.begin_round();
+
     const endpoint where = pick_endpoint();
-    const unsigned attempt = failures_ + 1;
+    last_broker_ = where.to_string();
     push_event(make_event(event_kind::connecting, &where, attempt));
+    stats_.connection_attempts.add();  // a transport attempt, whether or not it gets as far as CONNECT
 
     error_code ec;
     bool was_connected = false;
     auto transport = co_await connect_transport(strand_, where, options_.transport, ec);
-    if (!ec && (paused_ || destroyed_)) ec = asio::error::operation_aborted;
+    if (!ec && life_.stop_requested()) ec = asio::error::operation_aborted;
     if (!ec) {
       transport_ = std::move(transport);
+      life_.transport_up();
       ec = co_await handshake(where, attempt);
       if (!ec) {
         was_connected = true;
-        failures_ = 0;
-        credentials_rejected_ = false;
+        life_.accepted();
         redirect_.reset();
         const auto info = make_connection_info();
         auto connected = make_event(event_kind::connected, &where, attempt);
@@ -223,7 +318,9 @@ asio::awaitable<void> client_impl::run() {
     const reason_code reason = why.error == ec ? why.reason : reason_code::success;
     const std::string reason_string = why.error == ec ? why.reason_string : std::string{};
     const std::string server_reference = why.error == ec ? why.server_reference : std::string{};
+    life_.closing();
     co_await close_connection();
+    ec = life_.round_over(ec);  // client_stopped when the user's stop ended it; none for a disconnect asked for
     push_event(make_event(was_connected ? event_kind::disconnected : event_kind::connect_failed, where, attempt, ec,
                           reason, reason_string));
     if (!was_connected) {
@@ -234,21 +331,16 @@ asio::awaitable<void> client_impl::run() {
       refusal.reason_string = reason_string;
       while (auto* w = connect_waiters_.pop_front()) w->complete(ec, refusal);
     }
-    if (destroyed_) break;
+    // co_disconnect() completes once the connection is closed (the loop then stops, unless start() came since).
+    while (auto* w = disconnect_waiters_.pop_front()) w->complete({});
 
-    if (disconnect_requested_) {
-      paused_ = true;
-      auto stopped = make_event(event_kind::stopped);
+    const auto next = life_.after_round();
+    if (next == lifecycle::next::stop) {
+      auto stopped = make_event(event_kind::stopped, &where, attempt);
       stopped.error = make_error_code(error::client_stopped);
-      push_event(std::move(stopped));
-      while (auto* w = disconnect_waiters_.pop_front()) w->complete({});
-      break;
+      co_return stopped;
     }
-    if (reconnect_now_) {
-      reconnect_now_ = false;
-      continue;
-    }
-    if (paused_) break;
+    if (next == lifecycle::next::again_now) continue;
 
     // A Server Reference (0x9C Use another server, 0x9D Server moved) names where to go next.
     if (options_.follow_server_reference && !server_reference.empty() &&
@@ -270,28 +362,25 @@ asio::awaitable<void> client_impl::run() {
       ++endpoint_index_;  // round robin over the brokers on failure
     }
 
-    ++failures_;
-    credentials_rejected_ = ec == error::connection_refused && is_authentication_failure(reason);
-    connection_failure failure{ec, reason, reason_string, failures_, was_connected, where.to_string()};
+    const unsigned failures = life_.failed(ec, reason);
+    connection_failure failure{ec, reason, reason_string, failures, was_connected, where.to_string()};
     reconnect_decision decision;
+    bool policy_threw = false;
     try {
       decision = decide_reconnect(options_.reconnect, failure, std::uniform_real_distribution<double>{0, 1}(random_));
     } catch (...) {
-      decision.reset();  // a throwing policy callback stops reconnection rather than killing the client
+      policy_threw = true;  // a throwing policy stops reconnection rather than the client's strand
     }
-    if (!decision) {
-      paused_ = true;
-      push_event(make_event(event_kind::stopped, where, failures_, ec, reason, reason_string));
-      break;
+    if (const auto gave_up = life_.decided(decision, policy_threw, ec, now())) {
+      auto stopped = make_event(event_kind::stopped, where, failures, *gave_up, reason, reason_string);
+      co_return stopped;
     }
-    auto scheduled = make_event(event_kind::reconnect_scheduled, &pick_endpoint(), failures_ + 1);
+    auto scheduled = make_event(event_kind::reconnect_scheduled, &pick_endpoint(), failures + 1);
     scheduled.delay = *decision;
     push_event(std::move(scheduled));
-    backoff_timer_.expires_after(*decision);
+    backoff_timer_.expires_at(life_.backoff_until());
     co_await backoff_timer_.async_wait(use_tuple);  // cut short by reconnect(), stop() or destruction
-    reconnect_now_ = false;
   }
-  running_ = false;
 }
 
 asio::awaitable<error_code> client_impl::handshake(const endpoint& where, unsigned attempt) {
@@ -300,7 +389,7 @@ asio::awaitable<error_code> client_impl::handshake(const endpoint& where, unsign
   if (options_.credentials) {
     credential_request request;
     request.attempt = attempt;
-    request.previous_attempt_rejected_credentials = credentials_rejected_;
+    request.previous_attempt_rejected_credentials = life_.credentials_rejected();
     request.broker = where;
     request.version = options_.version;
     request.steady_now = clock::now();
@@ -431,6 +520,10 @@ asio::awaitable<void> client_impl::reader() {
     error_code ec;
     const auto n = co_await transport_->read_some(asio::buffer(space.data(), space.size()), ec);
     if (ec) {
+      // Asked to stop (the writer sent DISCONNECT, or another part failed and said why): the read's
+      // operation_aborted is not what ended the connection, and must neither be reported (a graceful
+      // disconnect has no error) nor close the transport under the graceful close.
+      if (state.cancelled() != asio::cancellation_type::none) co_return;
       fail_connection(ec == asio::error::eof ? make_error_code(error::connection_closed) : ec);
       co_return;
     }
@@ -466,6 +559,7 @@ asio::awaitable<void> client_impl::writer() {
     error_code ec;
     co_await transport_->write(asio::buffer(bytes.data(), bytes.size()), ec);
     if (ec) {
+      if (state.cancelled() != asio::cancellation_type::none) co_return;  // as in the reader
       fail_connection(ec);
       co_return;
     }

@@ -10,6 +10,7 @@
 // The protocol itself lives in the session (sans-I/O); these coroutines only move bytes and time into it.
 #pragma once
 
+#include "client/lifecycle.hpp"
 #include "client/requests.hpp"
 #include "session/ring_buffer.hpp"
 #include "session/session.hpp"
@@ -36,6 +37,7 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
@@ -104,6 +106,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void deliver_completions();
 
   asio::awaitable<void> run();
+  // The attempts and connections of one run, until something stops it; returns the `stopped` event to report.
+  asio::awaitable<event> run_connections();
   asio::awaitable<error_code> handshake(const endpoint& where, unsigned attempt);
   asio::awaitable<error_code> serve();
   asio::awaitable<void> reader();
@@ -117,6 +121,18 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   asio::awaitable<bool> bounded(asio::awaitable<void> operation, clock::duration timeout);
 
   void spawn_run();
+  void resume_run();  // start(), co_connect(): the loop runs (again), reconnecting per the policy
+  // stop(), destruction, a disconnect with no connection to say it on: whatever step run() awaits (resolve,
+  // connect, a TLS or WebSocket handshake, CONNACK, the backoff) ends now, not at its timeout.
+  void interrupt_run();
+  // After an exception left the run loop: no transport, no half-open session stays behind.
+  void abandon_connection();
+  // run() is over, on every path: report `stopped`, complete what waited for the run.
+  void finish_run(event stopped);
+  // The client is stopped (run() over, or stop() / disconnect with no run): those waiting for something only a
+  // connection brings (a message, an event) are told so, rather than kept waiting (and io_context::run() busy).
+  void settle_stopped(event stopped);
+  event stopped_event(error_code ec) const;
   const endpoint& pick_endpoint();
   void after_session_activity();
   void deliver_messages();
@@ -138,6 +154,8 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void push_event(event ev);
   connection_info make_connection_info() const;
   void abort_waiters(error_code ec);
+  void abort_request_waiters(error_code ec);  // every waiter but those of co_next_event
+  void complete_idle_waiters(error_code ec);  // receivers (client and streams) and event readers
 
   strand_type strand_;
   client_options options_;
@@ -151,15 +169,13 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   std::atomic<std::uint64_t> serial_{0};
   std::minstd_rand random_;
 
-  // The run loop
-  bool running_ = false;            // run() is alive
-  bool paused_ = true;              // no (re)connecting until start() / reconnect()
-  bool destroyed_ = false;
-  bool reconnect_now_ = false;      // reconnect(): skip the backoff once
-  bool disconnect_requested_ = false;
+  // The run loop: its phase and decisions in `life_` (sans-I/O, lifecycle.hpp); run() executes them.
+  lifecycle life_;
+  // Bound to the spawned run(): emitted by interrupt_run(). One per run, shared with its completion handler,
+  // so that a late run's cancellation state never outlives the signal it is connected to.
+  std::shared_ptr<asio::cancellation_signal> run_interrupt_;
+  std::string last_broker_;         // of the last attempt, for the `stopped` event
   bool publish_will_on_close_ = false;  // MQTT 3.1.1 way of keeping the will: close without DISCONNECT
-  unsigned failures_ = 0;           // consecutive failed attempts
-  bool credentials_rejected_ = false;  // the last attempt's CONNACK refused the credentials
   error_code connection_error_;     // what ended the current connection
   asio::steady_timer backoff_timer_;
 

@@ -50,6 +50,7 @@ class category final : public boost::system::error_category {
       case error::request_timeout: return "no response to the request in time";
       case error::mqtt5_required: return "this needs MQTT 5";
       case error::stream_closed: return "the subscription stream is closed";
+      case error::callback_failed: return "a user callback threw an exception";
     }
     return "unknown coromqtt error";
   }

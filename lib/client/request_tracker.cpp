@@ -213,7 +213,7 @@ request_tracker::pending_request* request_tracker::find(std::uint64_t serial) no
 // --- client_impl ----------------------------------------------------------------------------------------------------
 
 void client_impl::start_request(receive_waiter* waiter, message request, clock::duration timeout) {
-  if (destroyed_) return waiter->complete(asio::error::operation_aborted, {});
+  if (life_.destroyed()) return waiter->complete(asio::error::operation_aborted, {});
   if (!requests_) requests_ = std::make_unique<request_tracker>(*this);
   requests_->start(waiter, std::move(request), timeout);
   after_session_activity();

@@ -81,7 +81,7 @@ void client_impl::push_event(event ev) {
 // Requests (on the strand)
 
 bool client_impl::try_publish_now(const message& m, error_code& ec) {
-  if (destroyed_) return false;
+  if (life_.destroyed()) return false;
   const auto time = session_.publish_needs_time() ? now() : clock::time_point{};
   if (!session_.try_publish_now(m, time, ec)) return false;
   wake_writer();
@@ -96,28 +96,35 @@ std::optional<message> client_impl::try_receive() {
 }
 
 void client_impl::start_connect(connect_waiter* w) {
-  if (destroyed_) return w->complete(asio::error::operation_aborted, {});
+  if (life_.destroyed()) return w->complete(asio::error::operation_aborted, {});
   if (session_.state() == session_state::connected) return w->complete({}, make_connection_info());
   connect_waiters_.push_back(w);
-  paused_ = false;
-  disconnect_requested_ = false;
-  spawn_run();
+  resume_run();
 }
 
 void client_impl::start_disconnect(disconnect_options o, disconnect_waiter* w) {
-  if (destroyed_) return w->complete(asio::error::operation_aborted);
+  if (life_.destroyed()) return w->complete(asio::error::operation_aborted);
   // A session that was to end with the connection cannot be given a life after it (MQTT 5, 3.14.2.2.2).
   if (o.session_expiry_interval.value_or(0) != 0 && options_.session_expiry_interval == 0)
     return w->complete(make_error_code(error::invalid_argument));
-  paused_ = true;
   backoff_timer_.cancel();
-  if (!running_ || !transport_) return w->complete({});
-  disconnect_waiters_.push_back(w);
-  disconnect_requested_ = true;
-  if (session_.state() != session_state::connected) {
-    close_hard();  // still connecting: nothing to say to the broker
-    return;
+  const bool connected = transport_ && session_.state() == session_state::connected;
+  const bool disconnecting = transport_ && session_.state() == session_state::disconnecting;
+  switch (life_.disconnect(connected, disconnecting)) {
+    case lifecycle::disconnect_action::complete_now:
+      if (life_.settle()) settle_stopped(stopped_event(make_error_code(error::client_stopped)));
+      return w->complete({});
+    case lifecycle::disconnect_action::wait:  // DISCONNECT is on its way: this completes with it
+      disconnect_waiters_.push_back(w);
+      return;
+    case lifecycle::disconnect_action::interrupt:  // connecting, or backing off: nothing to say to the broker
+      disconnect_waiters_.push_back(w);
+      interrupt_run();
+      return;
+    case lifecycle::disconnect_action::send_disconnect: break;
   }
+  // The run loop completes it once the connection is closed, and reports `stopped`.
+  disconnect_waiters_.push_back(w);
   if (o.publish_will && session_.version() == protocol_version::v3_1_1) {
     publish_will_on_close_ = true;  // the only way to keep the will in 3.1.1
     close_hard();
@@ -129,44 +136,47 @@ void client_impl::start_disconnect(disconnect_options o, disconnect_waiter* w) {
 }
 
 void client_impl::start_publish(publish_op* op) {
-  if (destroyed_) return op->complete(asio::error::operation_aborted, {});
+  if (life_.destroyed()) return op->complete(asio::error::operation_aborted, {});
   session_.publish(*op, now());
   after_session_activity();
 }
 
 void client_impl::start_subscribe(subscribe_op* op) {
-  if (destroyed_) return op->complete(asio::error::operation_aborted, {});
+  if (life_.destroyed()) return op->complete(asio::error::operation_aborted, {});
   session_.subscribe(*op, now());
   after_session_activity();
 }
 
 void client_impl::start_unsubscribe(unsubscribe_op* op) {
-  if (destroyed_) return op->complete(asio::error::operation_aborted, {});
+  if (life_.destroyed()) return op->complete(asio::error::operation_aborted, {});
   session_.unsubscribe(*op, now());
   after_session_activity();
 }
 
 void client_impl::start_receive(receive_waiter* w) {
-  if (destroyed_) return w->complete(asio::error::operation_aborted, {});
+  if (life_.destroyed()) return w->complete(asio::error::operation_aborted, {});
   // Every message is dropped on arrival: waiting would be forever.
   if (options_.discard_incoming_messages) return w->complete(make_error_code(error::invalid_argument), {});
   if (auto m = try_receive()) return w->complete({}, std::move(*m));
+  // Stopped: no message comes until start() or reconnect(), and a wait would keep io_context::run() busy.
+  if (life_.stopped()) return w->complete(make_error_code(error::client_stopped), {});
   receive_waiters_.push_back(w);
 }
 
 void client_impl::start_flush(flush_waiter* w) {
-  if (destroyed_) return w->complete(asio::error::operation_aborted);
+  if (life_.destroyed()) return w->complete(asio::error::operation_aborted);
   flush_waiters_.push_back(w);
   check_flushed();
 }
 
 void client_impl::start_next_event(event_waiter* w) {
-  if (destroyed_) return w->complete(asio::error::operation_aborted, {});
+  if (life_.destroyed()) return w->complete(asio::error::operation_aborted, {});
   if (!events_.empty()) {
     auto ev = std::move(events_.front());
     events_.pop_front();
     return w->complete({}, std::move(ev));
   }
+  if (life_.stopped()) return w->complete(make_error_code(error::client_stopped), {});  // `stopped` was the last
   event_waiters_.push_back(w);
 }
 

@@ -134,7 +134,7 @@ void initiate_stream_unsubscribe(const stream_ref& ref,
 // --- On the strand -------------------------------------------------------------------------------------------------
 
 void client_impl::start_subscribe_stream(subscribe_op* op, std::uint64_t& key, std::size_t capacity) {
-  if (destroyed_) return op->complete(asio::error::operation_aborted, {});
+  if (life_.destroyed()) return op->complete(asio::error::operation_aborted, {});
   key = session_.open_stream(capacity ? capacity : options_.receive_queue_capacity);
   op->request.stream = key;
   session_.subscribe(*op, clock::now());
@@ -142,14 +142,14 @@ void client_impl::start_subscribe_stream(subscribe_op* op, std::uint64_t& key, s
 }
 
 std::optional<message> client_impl::try_stream_receive(std::uint64_t key) {
-  if (destroyed_ || stream_waiters_.count(key) || !session_.stream_has_message(key)) return std::nullopt;
+  if (life_.destroyed() || stream_waiters_.count(key) || !session_.stream_has_message(key)) return std::nullopt;
   auto m = session_.pop_stream_message(key);
   wake_reader();
   return m;
 }
 
 void client_impl::start_stream_receive(std::uint64_t key, receive_waiter* w) {
-  if (destroyed_) return w->complete(asio::error::operation_aborted, {});
+  if (life_.destroyed()) return w->complete(asio::error::operation_aborted, {});
   if (auto m = try_stream_receive(key)) return w->complete({}, std::move(*m));
   switch (session_.stream_state(key)) {
     case session::stream_status::gone: return w->complete(asio::error::operation_aborted, {});
@@ -158,6 +158,7 @@ void client_impl::start_stream_receive(std::uint64_t key, receive_waiter* w) {
       break;
     case session::stream_status::open: break;
   }
+  if (life_.stopped()) return w->complete(make_error_code(error::client_stopped), {});  // as co_receive
   stream_waiters_[key].push_back(w);
 }
 
@@ -183,7 +184,7 @@ void client_impl::serve_stream(std::uint64_t key) {
 }
 
 void client_impl::start_stream_unsubscribe(std::uint64_t key, unsubscribe_op* op) {
-  if (destroyed_ || session_.stream_state(key) == session::stream_status::gone)
+  if (life_.destroyed() || session_.stream_state(key) == session::stream_status::gone)
     return op->complete(asio::error::operation_aborted, {});
   session_.close_stream(key, op, clock::now());
   serve_stream(key);  // receivers waiting on an empty stream learn that it ended
@@ -192,7 +193,7 @@ void client_impl::start_stream_unsubscribe(std::uint64_t key, unsubscribe_op* op
 
 void client_impl::destroy_stream(std::uint64_t key) {
   on_strand(*this, [this, key] {
-    if (destroyed_) return;
+    if (life_.destroyed()) return;
     session_.destroy_stream(key, clock::now());
     serve_stream(key);  // waiting receivers: operation_aborted
     wake_reader();      // what the stream held no longer blocks input

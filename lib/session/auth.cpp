@@ -29,7 +29,9 @@ error_code session::handle_auth(const proto::auth& a) {
   const auto data = a.properties.authentication_data.value_or(proto::byte_view{});
   const std::string_view data_view{reinterpret_cast<const char*>(data.data()), data.size()};
   if (a.reason == reason_code::continue_authentication) {
-    auto step = options_.authenticator->challenge(data_view);
+    authentication_step step;
+    if (!authenticator_call_succeeded([&] { step = options_.authenticator->challenge(data_view); }))
+      step.abort = true;  // a challenge step that throws gives up, as one that says so
     if (step.abort) {
       last_error_ = {make_error_code(error::authentication_failed), reason_code::not_authorized, {}, {}};
       return last_error_.error;
@@ -39,7 +41,10 @@ error_code session::handle_auth(const proto::auth& a) {
   if (a.reason == reason_code::success && reauthenticating_) {
     reauthenticating_ = false;
     ++reauthentications_;
-    options_.authenticator->succeeded(data_view);
+    if (!authenticator_call_succeeded([&] { options_.authenticator->succeeded(data_view); })) {
+      last_error_ = {make_error_code(error::authentication_failed), reason_code::success, {}, {}};
+      return last_error_.error;
+    }
     return {};
   }
   // 0x19 comes only from the client; success before CONNACK is CONNACK's job.
@@ -52,8 +57,13 @@ error_code session::reauthenticate() {
     return make_error_code(error::invalid_argument);
   if (state_ != session_state::connected) return make_error_code(error::not_connected);
   if (reauthenticating_) return {};  // one exchange at a time
+  std::optional<std::string> data;
+  if (!authenticator_call_succeeded([&] { data = options_.authenticator->initial_data(); })) {
+    last_error_ = {make_error_code(error::authentication_failed), reason_code::success, {}, {}};
+    return last_error_.error;
+  }
   reauthenticating_ = true;
-  return send_auth(reason_code::re_authenticate, options_.authenticator->initial_data());
+  return send_auth(reason_code::re_authenticate, data);
 }
 
 }  // namespace coromqtt::detail

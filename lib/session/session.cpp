@@ -73,8 +73,15 @@ void session::begin_connection(const credentials& creds, clock::time_point now) 
     p.user_properties = view_of(options_.connect_user_properties, property_scratch_);
     reauthenticating_ = false;
     if (options_.authenticator) {
-      auth_method_ = options_.authenticator->method();
-      auth_data_ = options_.authenticator->initial_data();
+      const bool asked = authenticator_call_succeeded([&] {
+        auth_method_ = options_.authenticator->method();
+        auth_data_ = options_.authenticator->initial_data();
+      });
+      if (!asked) {
+        // Nothing is encoded: the attempt fails before CONNECT, as a refused credentials provider's does.
+        last_error_ = {make_error_code(error::authentication_failed), reason_code::success, {}, {}};
+        return;
+      }
       p.authentication_method = auth_method_;
       if (auth_data_) p.authentication_data = as_bytes(*auth_data_);
     } else {
@@ -88,7 +95,6 @@ void session::begin_connection(const credentials& creds, clock::time_point now) 
   // CONNECT depends on no record: it may go whatever the store is doing.
   output_gate_.durable = std::max(output_gate_.durable, output_gate_.taken + pending_.size());
   state_ = session_state::awaiting_connack;
-  stats_.connection_attempts.add();
   keep_alive_.start({}, {}, now);  // off until CONNACK says what the keep alive is
 }
 
@@ -160,7 +166,11 @@ error_code session::handle_connack(const proto::connack& c, clock::time_point no
       return violation(reason_code::protocol_error, make_error_code(error::protocol_violation),
                        "CONNACK with another authentication method");
     const auto data = p.authentication_data.value_or(proto::byte_view{});
-    options_.authenticator->succeeded({reinterpret_cast<const char*>(data.data()), data.size()});
+    const std::string_view data_view{reinterpret_cast<const char*>(data.data()), data.size()};
+    if (!authenticator_call_succeeded([&] { options_.authenticator->succeeded(data_view); })) {
+      last_error_ = {make_error_code(error::authentication_failed), reason_code::success, {}, {}};
+      return last_error_.error;
+    }
   }
   auto& limits = connack_.limits;
   limits.receive_maximum = p.receive_maximum.value_or(65535);

@@ -101,7 +101,9 @@ class session {
 
   // --- Connection lifecycle --------------------------------------------------------------------------------
 
-  // A transport is up: encodes CONNECT (with this attempt's credentials) as the first bytes to write.
+  // A transport is up: encodes CONNECT (with this attempt's credentials) as the first bytes to write. When
+  // that fails, last_error() says why (error::authentication_failed when the authenticator threw: then nothing
+  // is encoded).
   void begin_connection(const credentials&, clock::time_point now);
 
   // The transport is gone (any reason). Unwritten bytes are dropped; QoS 1/2 state is kept so that the next
@@ -125,7 +127,8 @@ class session {
   void reset_session();
 
   // MQTT 5 re-authentication [MQTT-4.12.1]: sends AUTH (0x19) with the authenticator's initial data; the
-  // exchange then runs as AUTH packets arrive. Errors: not connected, no authenticator, MQTT 3.1.1.
+  // exchange then runs as AUTH packets arrive. Errors: not connected, no authenticator, MQTT 3.1.1;
+  // authentication_failed when the authenticator threw (also in last_error(): the connection should end).
   error_code reauthenticate();
   // How many re-authentications the broker has accepted.
   unsigned reauthentications() const noexcept { return reauthentications_; }

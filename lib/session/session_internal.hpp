@@ -29,6 +29,19 @@ inline std::string to_string(proto::byte_view b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// Runs one call into the user's authenticator. It is user code: an exception from it must fail the exchange
+// as an abort would, with error::authentication_failed, rather than unwind through the client's run loop and
+// leave the connection half open (issue 12, point 2). Returns whether the call returned normally.
+template <class Call>
+bool authenticator_call_succeeded(Call&& call) noexcept {
+  try {
+    call();
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 // Views of user properties for the encoder, built in a reused scratch vector.
 inline proto::user_property_list view_of(const user_properties& props,
                                          std::vector<proto::user_property>& scratch) {

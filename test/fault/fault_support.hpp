@@ -278,6 +278,12 @@ class event_log {
     while (!state->stopping) {
       auto [ec, ev] = co_await c.async_next_event(
           asio::bind_cancellation_slot(state->stop_signal.slot(), asio::as_tuple(asio::use_awaitable)));
+      if (ec == error::client_stopped) {
+        // The client stopped and every event is read; the test may start it again (reconnect()), so look
+        // again shortly rather than end the log.
+        co_await sleep_for(5ms);
+        continue;
+      }
       if (ec) break;
       state->events.push_back({std::chrono::steady_clock::now(), std::move(ev)});
     }

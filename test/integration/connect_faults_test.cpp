@@ -1,5 +1,6 @@
 // Connection attempts that fail, each with its own error: timeouts of every step, refused and unresolvable
 // hosts, bad local addresses; and the bounds of the graceful close. All traffic stays on loopback.
+#include "integration/black_holes.hpp"
 #include "integration/transport_helpers.hpp"
 #include "support/run.hpp"
 
@@ -36,23 +37,6 @@ class silent_listener {
   }
   tcp::acceptor acceptor_;
   std::list<tcp::socket> accepted_;
-};
-
-// A loopback port where a TCP connect hangs like one to a black-holed address: a listener with a backlog of 0
-// whose accept queue is already full (one connection nobody accepts); Linux then drops further SYNs.
-class full_backlog_listener {
- public:
-  explicit full_backlog_listener(asio::io_context& context) : acceptor_(context), filler_(context) {
-    acceptor_.open(tcp::v4());
-    acceptor_.bind({asio::ip::address_v4::loopback(), 0});
-    acceptor_.listen(0);
-    filler_.connect(acceptor_.local_endpoint());
-  }
-  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
-
- private:
-  tcp::acceptor acceptor_;
-  tcp::socket filler_;
 };
 
 transport_options short_timeouts() {

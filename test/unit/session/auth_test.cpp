@@ -3,6 +3,8 @@
 
 #include <coromqtt/authenticator.hpp>
 
+#include <stdexcept>
+
 using namespace coromqtt;
 using namespace coromqtt::test;
 
@@ -143,4 +145,82 @@ TEST_CASE("re-authentication needs MQTT 5, an authenticator and a connection", "
   CHECK(plain.session->reauthenticate() == error::invalid_argument);
   auth_harness a;
   CHECK(a.h.session->reauthenticate() == error::not_connected);
+}
+
+namespace {
+
+// Throws from the one call it is told to (issue 12, point 2): user code the session must contain.
+class throwing_authenticator final : public authenticator {
+ public:
+  enum class call { method, initial_data, challenge, succeeded };
+  explicit throwing_authenticator(call c) : throws_in{c} {}
+  std::string method() const override {
+    if (throws_in == call::method) throw std::runtime_error{"method"};
+    return "TOY-1";
+  }
+  std::optional<std::string> initial_data() override {
+    if (throws_in == call::initial_data && ++starts > starts_before_throwing) throw std::runtime_error{"start"};
+    return "hello";
+  }
+  authentication_step challenge(std::string_view) override {
+    if (throws_in == call::challenge) throw std::runtime_error{"challenge"};
+    return {"response", false};
+  }
+  void succeeded(std::string_view) override {
+    if (throws_in == call::succeeded) throw std::runtime_error{"succeeded"};
+  }
+
+  call throws_in;
+  int starts = 0;
+  int starts_before_throwing = 0;  // 1: the CONNECT goes out, the re-authentication throws
+};
+
+harness with_authenticator(std::shared_ptr<authenticator> a) {
+  client_options o;
+  o.authenticator = std::move(a);
+  return harness{o};
+}
+
+}  // namespace
+
+TEST_CASE("enhanced authentication: an authenticator that throws before CONNECT fails the attempt",
+          "[session][auth][callbacks]") {
+  const auto which = GENERATE(throwing_authenticator::call::method, throwing_authenticator::call::initial_data);
+  auto h = with_authenticator(std::make_shared<throwing_authenticator>(which));
+  h.session->begin_connection({}, h.now);
+  CHECK(h.session->last_error().error == error::authentication_failed);
+  CHECK_FALSE(h.session->has_output());  // no CONNECT half made
+  CHECK(h.session->state() == detail::session_state::disconnected);
+}
+
+TEST_CASE("enhanced authentication: a challenge step that throws gives up like an abort", "[session][auth][callbacks]") {
+  auto h = with_authenticator(std::make_shared<throwing_authenticator>(throwing_authenticator::call::challenge));
+  h.session->begin_connection({}, h.now);
+  h.take_written();
+  CHECK(h.feed(broker_auth(reason_code::continue_authentication, "TOY-1", "nonce")) == error::authentication_failed);
+  CHECK(h.session->last_error().error == error::authentication_failed);
+  CHECK_FALSE(h.session->has_output());  // no AUTH answer
+}
+
+TEST_CASE("enhanced authentication: a success callback that throws fails the attempt", "[session][auth][callbacks]") {
+  auto h = with_authenticator(std::make_shared<throwing_authenticator>(throwing_authenticator::call::succeeded));
+  h.session->begin_connection({}, h.now);
+  h.take_written();
+  proto::connack ok;
+  ok.properties.authentication_method = "TOY-1";
+  CHECK(h.feed(ok) == error::authentication_failed);
+}
+
+TEST_CASE("re-authentication: an authenticator that throws fails it, and nothing is sent", "[session][auth][callbacks]") {
+  auto thrower = std::make_shared<throwing_authenticator>(throwing_authenticator::call::initial_data);
+  thrower->starts_before_throwing = 1;
+  auto h = with_authenticator(thrower);
+  h.session->begin_connection({}, h.now);
+  h.take_written();
+  proto::connack ok;
+  ok.properties.authentication_method = "TOY-1";
+  REQUIRE_FALSE(h.feed(ok));
+  CHECK(h.session->reauthenticate() == error::authentication_failed);
+  CHECK(h.session->last_error().error == error::authentication_failed);
+  CHECK_FALSE(h.session->has_output());
 }

@@ -1,4 +1,5 @@
 #include "client/client_impl.hpp"
+#include "client/logging.hpp"
 #include "client/request_tracker.hpp"
 
 #include <coromqtt/protocol/reason_code.hpp>
@@ -41,6 +42,22 @@ event make_event(event_kind kind, const endpoint& where, unsigned attempt, error
   return ev;
 }
 
+std::string in_milliseconds(clock::duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+}
+
+// The diagnostic of a failure that connect_transport did not describe (it describes its own): which
+// connection, and what went wrong on it. Nothing for a success or a cancellation.
+std::string describe_failure(error_code ec, const connection_error& why, const std::string& peer,
+                             const client_options& options) {
+  if (!ec || ec == asio::error::operation_aborted) return {};
+  if (ec == error::connack_timeout) return peer + ": no CONNACK within " + in_milliseconds(options.connack_timeout);
+  // A violation the session detected carries its own words in reason_string (the rule the broker broke).
+  if (why.error == ec && why.we_should_disconnect && !why.reason_string.empty())
+    return peer + ": " + why.reason_string + " (" + ec.message() + ")";
+  return peer + ": " + ec.message();
+}
+
 // Inside one of the connection's coroutines: whether the parallel group asked it to stop.
 // Note: g++ 12 miscompiles `if (co_await x)` when a branch awaits too; callers await into a variable first.
 asio::awaitable<bool> cancelled() {
@@ -78,6 +95,12 @@ client_impl::client_impl(asio::any_io_executor executor, client_options options)
     endpoints_.push_back(std::move(*parsed));
   }
   if (endpoints_.empty()) throw mqtt_error(make_error_code(error::invalid_url), reason_code::success, "no broker");
+  // The minimum level is fixed with the options: below trace, the session is not even asked to report packets.
+  if (options_.log.enabled(log_level::trace)) {
+    session_.observe_received_packets([this](protocol::byte_view packet) {
+      log_packets(options_.log, "received", packet, session_.version());
+    });
+  }
   store_.open();  // throws error::store_locked when another live client holds the store
 }
 
@@ -197,14 +220,21 @@ asio::awaitable<void> client_impl::run() {
   while (!paused_ && !destroyed_) {
     const endpoint where = pick_endpoint();
     const unsigned attempt = failures_ + 1;
-    push_event(make_event(event_kind::connecting, &where, attempt));
+    auto connecting = make_event(event_kind::connecting, &where, attempt);
+    log_attempt(options_.log, connecting);
+    push_event(std::move(connecting));
 
     error_code ec;
+    std::string diagnostic;  // why the attempt or the connection failed, in the words of the layer that saw it
+    std::string peer;        // the transport's description, once there is one
     bool was_connected = false;
-    auto transport = co_await connect_transport(strand_, where, options_.transport, ec);
+    auto transport = co_await connect_transport(strand_, where, options_.transport, ec, &diagnostic);
     if (!ec && (paused_ || destroyed_)) ec = asio::error::operation_aborted;
     if (!ec) {
       transport_ = std::move(transport);
+      peer = transport_->description();
+      diagnostic.clear();
+      log_transport_up(options_.log, peer);
       ec = co_await handshake(where, attempt);
       if (!ec) {
         was_connected = true;
@@ -215,6 +245,7 @@ asio::awaitable<void> client_impl::run() {
         auto connected = make_event(event_kind::connected, &where, attempt);
         connected.info = info;
         push_event(std::move(connected));
+        log_connected(options_.log, peer, info);
         while (auto* w = connect_waiters_.pop_front()) w->complete({}, info);
         ec = co_await serve();
       }
@@ -223,15 +254,21 @@ asio::awaitable<void> client_impl::run() {
     const reason_code reason = why.error == ec ? why.reason : reason_code::success;
     const std::string reason_string = why.error == ec ? why.reason_string : std::string{};
     const std::string server_reference = why.error == ec ? why.server_reference : std::string{};
+    if (!peer.empty()) diagnostic = describe_failure(ec, why, peer, options_);
+    const bool broker_broke_protocol = why.error == ec && why.we_should_disconnect;
     co_await close_connection();
-    push_event(make_event(was_connected ? event_kind::disconnected : event_kind::connect_failed, where, attempt, ec,
-                          reason, reason_string));
+    auto outcome = make_event(was_connected ? event_kind::disconnected : event_kind::connect_failed, where, attempt,
+                              ec, reason, reason_string);
+    outcome.diagnostic = diagnostic;
+    log_outcome(options_.log, outcome, broker_broke_protocol);
+    push_event(std::move(outcome));
     if (!was_connected) {
       // co_connect() waits for one attempt's outcome: tell it this one failed, and why. The policy may still
       // retry in the background (stop() ends that).
       connection_info refusal;
       refusal.reason = reason;
       refusal.reason_string = reason_string;
+      refusal.diagnostic = diagnostic;
       while (auto* w = connect_waiters_.pop_front()) w->complete(ec, refusal);
     }
     if (destroyed_) break;
@@ -240,6 +277,7 @@ asio::awaitable<void> client_impl::run() {
       paused_ = true;
       auto stopped = make_event(event_kind::stopped);
       stopped.error = make_error_code(error::client_stopped);
+      log_stopped(options_.log, stopped, false);
       push_event(std::move(stopped));
       while (auto* w = disconnect_waiters_.pop_front()) w->complete({});
       break;
@@ -272,7 +310,7 @@ asio::awaitable<void> client_impl::run() {
 
     ++failures_;
     credentials_rejected_ = ec == error::connection_refused && is_authentication_failure(reason);
-    connection_failure failure{ec, reason, reason_string, failures_, was_connected, where.to_string()};
+    connection_failure failure{ec, reason, reason_string, failures_, was_connected, where.to_string(), diagnostic};
     reconnect_decision decision;
     try {
       decision = decide_reconnect(options_.reconnect, failure, std::uniform_real_distribution<double>{0, 1}(random_));
@@ -281,11 +319,15 @@ asio::awaitable<void> client_impl::run() {
     }
     if (!decision) {
       paused_ = true;
-      push_event(make_event(event_kind::stopped, where, failures_, ec, reason, reason_string));
+      auto stopped = make_event(event_kind::stopped, where, failures_, ec, reason, reason_string);
+      stopped.diagnostic = diagnostic;
+      log_stopped(options_.log, stopped, true);
+      push_event(std::move(stopped));
       break;
     }
     auto scheduled = make_event(event_kind::reconnect_scheduled, &pick_endpoint(), failures_ + 1);
     scheduled.delay = *decision;
+    log_reconnect_scheduled(options_.log, scheduled);
     push_event(std::move(scheduled));
     backoff_timer_.expires_after(*decision);
     co_await backoff_timer_.async_wait(use_tuple);  // cut short by reconnect(), stop() or destruction
@@ -321,6 +363,7 @@ asio::awaitable<error_code> client_impl::handshake(const endpoint& where, unsign
     const auto connect_bytes = session_.prepare_write();
     co_await transport_->write(asio::buffer(connect_bytes.data(), connect_bytes.size()), ec);
     if (ec) co_return;
+    log_packets(options_.log, "sent", connect_bytes, session_.version());
     session_.commit_write(now());
     while (session_.state() == session_state::awaiting_connack) {
       const auto space = session_.read_space();
@@ -469,6 +512,7 @@ asio::awaitable<void> client_impl::writer() {
       fail_connection(ec);
       co_return;
     }
+    log_packets(options_.log, "sent", bytes, session_.version());  // before commit_write frees them
     session_.commit_write(now());
     after_session_activity();
   }

@@ -4,6 +4,7 @@
 // records the lifecycle, in order, down to each packet at trace level.
 #include "client_test_support.hpp"
 
+#include "integration/scripted_broker.hpp"
 #include "support/certs.hpp"
 
 #include <boost/asio/detached.hpp>
@@ -290,4 +291,35 @@ TEST_CASE("a lost connection: the disconnected event names the connection, and t
   CHECK(contains(diagnostic, "tcp 127.0.0.1:" + std::to_string(broker.port(listener::tcp))));
   CHECK(in_order(*lines, {{log_level::warning, "disconnected from " + broker.url(listener::tcp) + ": "},
                           {log_level::info, "reconnecting to "}}));
+}
+
+TEST_CASE("a protocol violation by the broker is logged as an error, with the rule it broke",
+          "[integration][diagnostics][logging]") {
+  scripted_broker broker{[](scripted_connection& c) -> asio::awaitable<void> {
+    co_await c.receive();                      // CONNECT
+    co_await c.send(hex("20 03 00 00 00"));    // CONNACK (MQTT 5)
+    co_await c.send(hex("20 03 00 00 00"));    // a second CONNACK [MQTT-3.2.0-1]
+    co_await c.drain_until_closed(2s);
+  }};
+  auto lines = std::make_shared<std::vector<log_line>>();
+  client_options o;
+  o.brokers = {broker.url()};
+  o.client_id = "violated";
+  o.log.sink = [lines](log_level level, std::string_view text) { lines->push_back({level, std::string{text}}); };
+  std::string diagnostic;
+  run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+    client c{io, o};
+    co_await c.co_connect();
+    for (;;) {
+      const auto ev = co_await c.co_next_event();
+      if (ev.kind == event_kind::disconnected) {
+        diagnostic = ev.diagnostic;
+        break;
+      }
+    }
+    c.stop();
+  });
+  CAPTURE(diagnostic);
+  CHECK(contains(diagnostic, "a second CONNACK"));
+  CHECK(in_order(*lines, {{log_level::error, "disconnected from " + broker.url() + ": "}}));
 }

@@ -59,6 +59,13 @@ std::string describe_error(error_code ec, reason_code reason, std::string_view r
   return text;
 }
 
+namespace {
+
+// " -- TLS handshake with broker failed: ...": what the layer underneath said, when it said something.
+std::string with_diagnostic(const event& ev) { return ev.diagnostic.empty() ? std::string{} : " -- " + ev.diagnostic; }
+
+}  // namespace
+
 tool_runtime::tool_runtime(const common_flags& flags, command which) : flags_{flags}, command_{which} {
   auto options = make_client_options(flags);
   options.reconnect.decide = [this](const connection_failure& failure) { return decide_reconnect(failure); };
@@ -151,11 +158,11 @@ asio::awaitable<void> tool_runtime::watch_events() {
         }
         break;
       case event_kind::connect_failed:
-        debug("connection failed: " + describe_error(ev.error, ev.reason, ev.reason_string));
+        debug("connection failed: " + describe_error(ev.error, ev.reason, ev.reason_string) + with_diagnostic(ev));
         break;
       case event_kind::disconnected:
         if (!disconnecting_)
-          debug("connection lost: " + describe_error(ev.error, ev.reason, ev.reason_string));
+          debug("connection lost: " + describe_error(ev.error, ev.reason, ev.reason_string) + with_diagnostic(ev));
         break;
       case event_kind::reconnect_scheduled: debug("reconnecting in " + seconds_text(ev.delay)); break;
       case event_kind::stopped:
@@ -163,7 +170,7 @@ asio::awaitable<void> tool_runtime::watch_events() {
         // connection that will not come.
         if (ev.error != make_error_code(error::client_stopped) && !main_done_) {
           gave_up_ = true;
-          debug("giving up: " + describe_error(ev.error, ev.reason, ev.reason_string));
+          debug("giving up: " + describe_error(ev.error, ev.reason, ev.reason_string) + with_diagnostic(ev));
           cancel_main();
         }
         break;

@@ -60,15 +60,20 @@ namespace asio = boost::asio;
 // the broker gave them.
 class mqtt_error : public boost::system::system_error {
  public:
-  mqtt_error(error_code ec, reason_code reason = reason_code::success, std::string reason_string = {});
+  mqtt_error(error_code ec, reason_code reason = reason_code::success, std::string reason_string = {},
+             std::string diagnostic = {});
   coromqtt::reason_code reason() const noexcept { return reason_; }
   const std::string& reason_string() const noexcept { return reason_string_; }
-  // "the broker refused the connection (Not authorized: ...)": the error's message and the broker's reason.
+  // What the layer underneath said about a failed connection attempt (see event::diagnostic); often empty.
+  const std::string& diagnostic() const noexcept { return diagnostic_; }
+  // "the broker refused the connection (Not authorized: ...)": the error's message and the broker's reason,
+  // then the diagnostic after " -- " when there is one.
   const char* what() const noexcept override { return what_.c_str(); }
 
  private:
   coromqtt::reason_code reason_;
   std::string reason_string_;
+  std::string diagnostic_;
   std::string what_;
 };
 

@@ -14,10 +14,12 @@
 namespace coromqtt {
 
 // What the broker told us in CONNACK (MQTT 5 properties; their defaults on 3.1.1). When a connection attempt
-// fails, `reason` and `reason_string` say why, if the broker said.
+// fails, `reason` and `reason_string` say why, if the broker said, and `diagnostic` what the layer underneath
+// said (see event::diagnostic).
 struct connection_info {
   reason_code reason = reason_code::success;
   std::string reason_string;
+  std::string diagnostic;
   bool session_present = false;
   std::uint16_t receive_maximum = 65535;
   coromqtt::qos maximum_qos = qos::exactly_once;
@@ -57,6 +59,13 @@ struct event {
   error_code error;
   reason_code reason = reason_code::success;  // the broker's reason code, when it gave one
   std::string reason_string;                  // and its explanation
+  // For connect_failed, disconnected and stopped: the failure in the words of the layer that saw it, one line,
+  // beyond what error.message() says. OpenSSL's reason and the certificate that failed ("TLS handshake with
+  // broker.example failed: certificate verify failed (SSL routines): certificate at depth 0 (/CN=...): ..."),
+  // the file that could not be loaded ("cannot load cert_file \"/etc/app/client.pem\": ..."), the HTTP status
+  // of a refused WebSocket upgrade, each address a TCP connect failed on, the rule a broker broke. Empty when
+  // there is nothing to add.
+  std::string diagnostic;
   std::chrono::milliseconds delay{};          // for reconnect_scheduled
   connection_info info;                       // for connected
   // Events dropped just before this one because nobody consumed them and the queue was full.

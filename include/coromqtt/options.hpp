@@ -4,6 +4,7 @@
 #include <coromqtt/authenticator.hpp>
 #include <coromqtt/credentials.hpp>
 #include <coromqtt/endpoint.hpp>
+#include <coromqtt/log.hpp>
 #include <coromqtt/message.hpp>
 #include <coromqtt/reconnect.hpp>
 #include <coromqtt/store.hpp>
@@ -160,6 +161,11 @@ struct client_options {
   std::chrono::steady_clock::duration connack_timeout = std::chrono::seconds(10);
   std::chrono::steady_clock::duration disconnect_timeout = std::chrono::seconds(5);  // graceful close
   coromqtt::reconnect_policy reconnect;
+
+  // --- Diagnostics ------------------------------------------------------------------------------------------
+  // A sink for the client's log lines and the least level it wants (see log.hpp). Unset by default: nothing is
+  // formatted. The connection events (client::co_next_event) carry the same failures with their diagnostics.
+  log_options log;
 };
 
 }  // namespace coromqtt

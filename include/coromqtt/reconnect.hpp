@@ -19,6 +19,7 @@ struct connection_failure {
   unsigned attempt = 1;                      // consecutive failures so far, this one included
   bool was_connected = false;                // an established connection was lost (vs. never connected)
   std::string broker;                        // the endpoint, e.g. "mqtts://broker:8883"
+  std::string diagnostic;                    // what the layer underneath said (see event::diagnostic)
 };
 
 // Retry after `delay`, or stop (nullopt).

@@ -32,11 +32,14 @@ std::string describe(error_code ec, reason_code reason, const std::string& reaso
 
 }  // namespace
 
-mqtt_error::mqtt_error(error_code ec, reason_code reason, std::string reason_string)
+mqtt_error::mqtt_error(error_code ec, reason_code reason, std::string reason_string, std::string diagnostic)
     : boost::system::system_error{ec},
       reason_{reason},
       reason_string_{std::move(reason_string)},
-      what_{describe(ec, reason_, reason_string_)} {}
+      diagnostic_{std::move(diagnostic)},
+      what_{describe(ec, reason_, reason_string_)} {
+  if (!diagnostic_.empty()) what_ += " -- " + diagnostic_;
+}
 
 client::client(asio::any_io_executor executor, client_options options)
     : impl_{std::make_shared<detail::client_impl>(std::move(executor), std::move(options))} {}
@@ -148,7 +151,7 @@ void initiate_next_event(client_impl& impl, asio::any_completion_handler<void(er
 
 asio::awaitable<connection_info> client::co_connect() {
   auto [ec, info] = co_await async_connect(use_tuple);
-  if (ec) throw mqtt_error(ec, info.reason, info.reason_string);
+  if (ec) throw mqtt_error(ec, info.reason, info.reason_string, info.diagnostic);
   co_return info;
 }
 

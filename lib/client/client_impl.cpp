@@ -1,4 +1,5 @@
 #include "client/client_impl.hpp"
+#include "client/logging.hpp"
 #include "client/request_tracker.hpp"
 
 #include <coromqtt/protocol/reason_code.hpp>
@@ -42,6 +43,22 @@ event make_event(event_kind kind, const endpoint& where, unsigned attempt, error
   return ev;
 }
 
+std::string in_milliseconds(clock::duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+}
+
+// The diagnostic of a failure that connect_transport did not describe (it describes its own): which
+// connection, and what went wrong on it. Nothing for a success or a cancellation.
+std::string describe_failure(error_code ec, const connection_error& why, const std::string& peer,
+                             const client_options& options) {
+  if (!ec || ec == asio::error::operation_aborted) return {};
+  if (ec == error::connack_timeout) return peer + ": no CONNACK within " + in_milliseconds(options.connack_timeout);
+  // A violation the session detected carries its own words in reason_string (the rule the broker broke).
+  if (why.error == ec && why.we_should_disconnect && !why.reason_string.empty())
+    return peer + ": " + why.reason_string + " (" + ec.message() + ")";
+  return peer + ": " + ec.message();
+}
+
 // Inside one of the connection's coroutines: whether the parallel group asked it to stop.
 // Note: g++ 12 miscompiles `if (co_await x)` when a branch awaits too; callers await into a variable first.
 asio::awaitable<bool> cancelled() {
@@ -79,6 +96,12 @@ client_impl::client_impl(asio::any_io_executor executor, client_options options)
     endpoints_.push_back(std::move(*parsed));
   }
   if (endpoints_.empty()) throw mqtt_error(make_error_code(error::invalid_url), reason_code::success, "no broker");
+  // The minimum level is fixed with the options: below trace, the session is not even asked to report packets.
+  if (options_.log.enabled(log_level::trace)) {
+    session_.observe_received_packets([this](protocol::byte_view packet) {
+      log_packets(options_.log, "received", packet, session_.version());
+    });
+  }
   store_.open();  // throws error::store_locked when another live client holds the store
 }
 
@@ -291,16 +314,23 @@ asio::awaitable<event> client_impl::run_connections() {
 
     const endpoint where = pick_endpoint();
     last_broker_ = where.to_string();
-    push_event(make_event(event_kind::connecting, &where, attempt));
+    auto connecting = make_event(event_kind::connecting, &where, attempt);
+    log_attempt(options_.log, connecting);
+    push_event(std::move(connecting));
     stats_.connection_attempts.add();  // a transport attempt, whether or not it gets as far as CONNECT
 
     error_code ec;
+    std::string diagnostic;  // why the attempt or the connection failed, in the words of the layer that saw it
+    std::string peer;        // the transport's description, once there is one
     bool was_connected = false;
-    auto transport = co_await connect_transport(strand_, where, options_.transport, ec);
+    auto transport = co_await connect_transport(strand_, where, options_.transport, ec, &diagnostic);
     if (!ec && life_.stop_requested()) ec = asio::error::operation_aborted;
     if (!ec) {
       transport_ = std::move(transport);
       life_.transport_up();
+      peer = transport_->description();
+      diagnostic.clear();
+      log_transport_up(options_.log, peer);
       ec = co_await handshake(where, attempt);
       if (!ec) {
         was_connected = true;
@@ -310,6 +340,7 @@ asio::awaitable<event> client_impl::run_connections() {
         auto connected = make_event(event_kind::connected, &where, attempt);
         connected.info = info;
         push_event(std::move(connected));
+        log_connected(options_.log, peer, info);
         while (auto* w = connect_waiters_.pop_front()) w->complete({}, info);
         ec = co_await serve();
       }
@@ -318,17 +349,23 @@ asio::awaitable<event> client_impl::run_connections() {
     const reason_code reason = why.error == ec ? why.reason : reason_code::success;
     const std::string reason_string = why.error == ec ? why.reason_string : std::string{};
     const std::string server_reference = why.error == ec ? why.server_reference : std::string{};
+    if (!peer.empty()) diagnostic = describe_failure(ec, why, peer, options_);
+    const bool broker_broke_protocol = why.error == ec && why.we_should_disconnect;
     life_.closing();
     co_await close_connection();
     ec = life_.round_over(ec);  // client_stopped when the user's stop ended it; none for a disconnect asked for
-    push_event(make_event(was_connected ? event_kind::disconnected : event_kind::connect_failed, where, attempt, ec,
-                          reason, reason_string));
+    auto outcome = make_event(was_connected ? event_kind::disconnected : event_kind::connect_failed, where, attempt,
+                              ec, reason, reason_string);
+    outcome.diagnostic = diagnostic;
+    log_outcome(options_.log, outcome, broker_broke_protocol);
+    push_event(std::move(outcome));
     if (!was_connected) {
       // co_connect() waits for one attempt's outcome: tell it this one failed, and why. The policy may still
       // retry in the background (stop() ends that).
       connection_info refusal;
       refusal.reason = reason;
       refusal.reason_string = reason_string;
+      refusal.diagnostic = diagnostic;
       while (auto* w = connect_waiters_.pop_front()) w->complete(ec, refusal);
     }
     // co_disconnect() completes once the connection is closed (the loop then stops, unless start() came since).
@@ -338,6 +375,7 @@ asio::awaitable<event> client_impl::run_connections() {
     if (next == lifecycle::next::stop) {
       auto stopped = make_event(event_kind::stopped, &where, attempt);
       stopped.error = make_error_code(error::client_stopped);
+      log_stopped(options_.log, stopped, false);
       co_return stopped;
     }
     if (next == lifecycle::next::again_now) continue;
@@ -363,7 +401,7 @@ asio::awaitable<event> client_impl::run_connections() {
     }
 
     const unsigned failures = life_.failed(ec, reason);
-    connection_failure failure{ec, reason, reason_string, failures, was_connected, where.to_string()};
+    connection_failure failure{ec, reason, reason_string, failures, was_connected, where.to_string(), diagnostic};
     reconnect_decision decision;
     bool policy_threw = false;
     try {
@@ -373,10 +411,13 @@ asio::awaitable<event> client_impl::run_connections() {
     }
     if (const auto gave_up = life_.decided(decision, policy_threw, ec, now())) {
       auto stopped = make_event(event_kind::stopped, where, failures, *gave_up, reason, reason_string);
+      stopped.diagnostic = diagnostic;
+      log_stopped(options_.log, stopped, true);
       co_return stopped;
     }
     auto scheduled = make_event(event_kind::reconnect_scheduled, &pick_endpoint(), failures + 1);
     scheduled.delay = *decision;
+    log_reconnect_scheduled(options_.log, scheduled);
     push_event(std::move(scheduled));
     backoff_timer_.expires_at(life_.backoff_until());
     co_await backoff_timer_.async_wait(use_tuple);  // cut short by reconnect(), stop() or destruction
@@ -410,6 +451,7 @@ asio::awaitable<error_code> client_impl::handshake(const endpoint& where, unsign
     const auto connect_bytes = session_.prepare_write();
     co_await transport_->write(asio::buffer(connect_bytes.data(), connect_bytes.size()), ec);
     if (ec) co_return;
+    log_packets(options_.log, "sent", connect_bytes, session_.version());
     session_.commit_write(now());
     while (session_.state() == session_state::awaiting_connack) {
       const auto space = session_.read_space();
@@ -563,6 +605,7 @@ asio::awaitable<void> client_impl::writer() {
       fail_connection(ec);
       co_return;
     }
+    log_packets(options_.log, "sent", bytes, session_.version());  // before commit_write frees them
     session_.commit_write(now());
     after_session_activity();
   }

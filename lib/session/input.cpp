@@ -87,6 +87,9 @@ error_code session::process_input(clock::time_point now) {
     }
     bool consumed = true;
     ec = handle(packet, now, consumed);
+    // A packet left for later (no room for it yet) is handled, and reported, again when input resumes.
+    if (received_packet_observer_ && (consumed || ec))
+      received_packet_observer_(rest.first(frame.header.packet_size()));
     if (ec) break;
     if (!consumed) {
       input_wait_ = delivery_wait_;

@@ -37,6 +37,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -153,6 +154,11 @@ class session {
   bool input_resumable() const noexcept;
   error_code resume_input(clock::time_point now);
   const connection_error& last_error() const noexcept { return last_error_; }
+  // Each packet read from the broker, as its bytes (fixed header included), once handled: for the client's
+  // packet trace (client_options::log at trace level). Unset, the session does not look.
+  void observe_received_packets(std::function<void(protocol::byte_view)> observer) {
+    received_packet_observer_ = std::move(observer);
+  }
 
   // Manual acknowledgement (options().manual_acknowledgement): the application is done with the message
   // whose acknowledgement_id is `id`. Its PUBACK / PUBREC goes out, with `reason` (MQTT 5), once every message
@@ -431,6 +437,7 @@ class session {
   // `blocked_stream_`, or under our Receive Maximum with manual acknowledgement), or the writer.
   enum class input_wait : std::uint8_t { none, receive_queue, stream, acknowledgements, write_buffer };
   byte_buffer read_buffer_;  // bytes read and not yet processed; reads go into its spare capacity
+  std::function<void(protocol::byte_view)> received_packet_observer_;
   input_wait input_wait_ = input_wait::none;
   input_wait delivery_wait_ = input_wait::receive_queue;  // why handle_publish() left its packet, if it did
   std::uint64_t blocked_stream_ = 0;

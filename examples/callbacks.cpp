@@ -47,6 +47,8 @@ class telemetry {
                           coromqtt::qos::at_least_once, false, {}};
       client_.async_publish(std::move(m), [this](error_code publish_error, coromqtt::publish_result) {
         if (publish_error) return fail("publish", publish_error);
+        ++acknowledged_;
+        finish_when_done();
         tick();
       });
     });
@@ -57,10 +59,17 @@ class telemetry {
       if (ec) return fail("receive", ec);
       std::cout << "received " << m.payload << "\n";
       if (++received_ == 5)
-        client_.async_disconnect({}, [](error_code) { std::cout << "done\n"; });
+        finish_when_done();
       else
         receive();
     });
+  }
+
+  // Disconnect once every reading came back and every publish was acknowledged: a QoS 1 publish still in
+  // flight would stay queued for a later connection, and its handler would keep io_context::run() going.
+  void finish_when_done() {
+    if (received_ < 5 || acknowledged_ < 5) return;
+    client_.async_disconnect({}, [](error_code) { std::cout << "done\n"; });
   }
 
   void fail(const char* what, error_code ec) {
@@ -73,6 +82,7 @@ class telemetry {
   coromqtt::client client_;
   int sent_ = 0;
   int received_ = 0;
+  int acknowledged_ = 0;
   int status_ = 0;
 };
 

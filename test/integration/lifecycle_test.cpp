@@ -534,3 +534,61 @@ TEST_CASE("an authenticator that throws ends the attempt or the connection with 
     CHECK(closed);
   });
 }
+
+// Issue 12.3: what ends an attempt does not lose what the user handed over. A QoS 1 publish accepted while the
+// attempt hangs is abandoned by the destructor (operation_aborted), and kept queued by stop() and
+// co_disconnect() for a later connection: its handler is not called, and it still holds its work on the
+// io_context, until the client is destroyed. Under ASan this also checks that no step frees it twice.
+TEST_CASE("a QoS 1 publish outstanding when an attempt is ended: kept by stop() and co_disconnect(), abandoned by "
+          "the destructor",
+          "[integration][lifecycle]") {
+  asio::io_context io;
+  full_backlog_listener no_connect{io};
+  unaccepted_listener no_answer{io};
+  for (const auto& where : hangs(no_connect, no_answer)) {
+    for (const auto how : {ender::stop, ender::destroy, ender::disconnect}) {
+      DYNAMIC_SECTION(name_of(how) << " during the " << where.step) {
+        io.restart();
+        std::optional<client> c;
+        c.emplace(io, black_hole_options(where.url));
+        std::vector<event> events;
+        std::optional<error_code> published;
+        read_events(c, events);
+        c->start();
+        message m{"coromqtt/test/lifecycle", "kept", qos::at_least_once};
+        c->async_publish(std::move(m), [&](error_code ec, publish_result) { published = ec; });
+
+        asio::steady_timer later{io, 300ms};
+        later.async_wait([&](error_code) {
+          switch (how) {
+            case ender::stop: c->stop(); break;
+            case ender::destroy: c.reset(); break;
+            case ender::disconnect: c->async_disconnect([](error_code) {}); break;
+          }
+        });
+        const auto deadline = steady::now() + step_timeout / 2;
+        while (count(events, event_kind::stopped) == 0 && steady::now() < deadline) io.run_one_for(100ms);
+        io.run_for(200ms);  // a completion that should not come has had its chance
+        INFO("events: " << story(events));
+        CHECK(the_stop(events).error == error::client_stopped);
+
+        if (how == ender::destroy) {
+          REQUIRE(published.has_value());
+          CHECK(*published == asio::error::operation_aborted);
+          CHECK(io.stopped());
+        } else {
+          CHECK_FALSE(published.has_value());
+          CHECK_FALSE(io.stopped());  // the publish's handler keeps its work
+          const auto kept = c->statistics();
+          CHECK(kept.queued_messages == 1);
+          CHECK(kept.messages_sent == 0);
+          c.reset();
+          io.run_for(step_timeout / 2);
+          REQUIRE(published.has_value());
+          CHECK(*published == asio::error::operation_aborted);
+          CHECK(io.stopped());
+        }
+      }
+    }
+  }
+}

@@ -47,8 +47,6 @@ class telemetry {
                           coromqtt::qos::at_least_once, false, {}};
       client_.async_publish(std::move(m), [this](error_code publish_error, coromqtt::publish_result) {
         if (publish_error) return fail("publish", publish_error);
-        ++acknowledged_;
-        finish_when_done();
         tick();
       });
     });
@@ -65,11 +63,14 @@ class telemetry {
     });
   }
 
-  // Disconnect once every reading came back and every publish was acknowledged: a QoS 1 publish still in
-  // flight would stay queued for a later connection, and its handler would keep io_context::run() going.
+  // Every reading came back, but the broker's PUBACK for the last one may still be on its way. A QoS 1 publish
+  // in flight at disconnect stays queued for a later connection (and its handler keeps io_context::run()
+  // going), so wait for every acknowledgement first.
   void finish_when_done() {
-    if (received_ < 5 || acknowledged_ < 5) return;
-    client_.async_disconnect({}, [](error_code) { std::cout << "done\n"; });
+    client_.async_flush(true, [this](error_code flush_error) {
+      if (flush_error) return fail("flush", flush_error);
+      client_.async_disconnect({}, [](error_code) { std::cout << "done\n"; });
+    });
   }
 
   void fail(const char* what, error_code ec) {
@@ -82,7 +83,6 @@ class telemetry {
   coromqtt::client client_;
   int sent_ = 0;
   int received_ = 0;
-  int acknowledged_ = 0;
   int status_ = 0;
 };
 

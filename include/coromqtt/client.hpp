@@ -200,7 +200,8 @@ class client {
 
   // Graceful end: what is already queued for writing goes first, then DISCONNECT, then the transport's own
   // close; reconnection stops. QoS 1/2 messages still awaiting acknowledgement stay in the session (they
-  // are resumed by a later reconnect()). The connection is reported as `disconnected` with no error (with
+  // are resumed by a later reconnect(), and their handlers wait till then); co_flush(true) first waits for
+  // them. The connection is reported as `disconnected` with no error (with
   // asio::error::timed_out when disconnect_timeout cut it short), then `stopped` (error::client_stopped). During
   // a connection attempt or the backoff there is nothing to say to the broker: the attempt ends at once, as
   // with stop(). Once stopped, waiting receivers and event readers complete as stop() describes.

@@ -150,18 +150,24 @@ void client_impl::start() {
 
 void client_impl::reconnect() {
   asio::dispatch(strand_, [self = shared_from_this()] {
-    if (self->life_.destroyed()) return;
-    if (self->life_.reconnect()) {
-      self->spawn_run();
-      return;
-    }
-    self->backoff_timer_.cancel();
-    if (self->transport_ && self->session_.state() == session_state::connected) {
-      // A clean hand-over: DISCONNECT (the will is not published, the session is kept), then connect again.
-      self->session_.begin_disconnect(reason_code::success, std::nullopt);
-      self->begin_closing();
-    } else {
-      self->close_hard();
+    using action = lifecycle::reconnect_action;
+    switch (self->life_.reconnect()) {
+      case action::none: return;
+      case action::spawn: self->spawn_run(); return;
+      case action::end_backoff: self->backoff_timer_.cancel(); return;
+      case action::interrupt_attempt:
+        // The attempt may be in any step, with or without a transport yet: end it as stop() would.
+        self->interrupt_run();
+        return;
+      case action::replace_connection:
+        if (self->transport_ && self->session_.state() == session_state::connected) {
+          // A clean hand-over: DISCONNECT (the will is not published, the session is kept), then connect again.
+          self->session_.begin_disconnect(reason_code::success, std::nullopt);
+          self->begin_closing();
+        } else {
+          self->close_hard();
+        }
+        return;
     }
   });
 }
@@ -359,8 +365,9 @@ asio::awaitable<event> client_impl::run_connections() {
     outcome.diagnostic = diagnostic;
     log_outcome(options_.log, outcome, broker_broke_protocol);
     push_event(std::move(outcome));
-    if (!was_connected) {
-      // co_connect() waits for one attempt's outcome: tell it this one failed, and why. The policy may still
+    if (!was_connected && !life_.round_replaced()) {
+      // co_connect() waits for one attempt's outcome: tell it this one failed, and why (an attempt reconnect()
+      // cut short is no outcome: the waiters hear of the next). The policy may still
       // retry in the background (stop() ends that).
       connection_info refusal;
       refusal.reason = reason;

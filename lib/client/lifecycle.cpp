@@ -30,18 +30,28 @@ bool lifecycle::start() {
   return true;
 }
 
-bool lifecycle::reconnect() {
-  if (destroyed_) return false;
+lifecycle::reconnect_action lifecycle::reconnect() {
+  if (destroyed_) return reconnect_action::none;
   paused_ = false;
   disconnect_requested_ = false;
   failures_ = 0;
-  if (running_) {
-    reconnect_now_ = true;
-    return false;
+  if (!running_) {
+    running_ = true;
+    phase_ = lifecycle_phase::connecting;
+    return reconnect_action::spawn;
   }
-  running_ = true;
-  phase_ = lifecycle_phase::connecting;
-  return true;
+  reconnect_now_ = true;
+  switch (phase_) {
+    case lifecycle_phase::backing_off: return reconnect_action::end_backoff;
+    case lifecycle_phase::connecting:
+    case lifecycle_phase::handshaking:
+      // Waiting for a resolver, a TCP connect, a handshake or CONNACK that may take its full timeout: the user
+      // asked for a connection now, so this attempt ends and the next begins.
+      round_replaced_ = true;
+      return reconnect_action::interrupt_attempt;
+    case lifecycle_phase::connected: return reconnect_action::replace_connection;
+    default: return reconnect_action::none;  // closing: the round ends by itself and goes again at once
+  }
 }
 
 bool lifecycle::stop() {
@@ -81,6 +91,7 @@ bool lifecycle::settle() {
 
 unsigned lifecycle::begin_round() {
   round_interrupted_ = false;
+  round_replaced_ = false;
   reconnect_now_ = false;
   phase_ = lifecycle_phase::connecting;
   return failures_ + 1;
@@ -97,6 +108,8 @@ error_code lifecycle::round_over(error_code step_error) const {
   // reported (operation_aborted, a closed socket...); a 3.1.1 disconnect keeping the will closes on purpose.
   if (round_interrupted_ || (!step_error && stop_requested() && !disconnect_requested_))
     return make_error_code(error::client_stopped);
+  // Cut short by reconnect(): whatever the step said (a closed socket, operation_aborted), it was abandoned.
+  if (round_replaced_) return boost::asio::error::operation_aborted;
   if (disconnect_requested_ && step_error == boost::asio::error::operation_aborted) return {};
   return step_error;
 }
@@ -129,6 +142,7 @@ void lifecycle::run_finished() {
   disconnect_requested_ = false;
   reconnect_now_ = false;
   round_interrupted_ = false;
+  round_replaced_ = false;
 }
 
 }  // namespace coromqtt::detail

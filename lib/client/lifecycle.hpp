@@ -10,6 +10,7 @@
 //                          round over: a stop asked? ------------------yes------> stopped
 //                                      | no                                         |
 //                          reconnect() asked? ---yes---> connecting (no backoff)    | start(), reconnect(),
+//                          (an attempt it cut short is no failure)                  |
 //                                      | no                                         | co_connect()
 //                          the reconnect policy: no more, or it threw ----------> stopped
 //                                      | a delay                                    v
@@ -52,9 +53,15 @@ class lifecycle {
   // start(), co_connect(): true when a run must be spawned (none is alive). A stop the live run has not acted
   // on yet is undone: the round it cut short is tried again at once, without the policy.
   bool start();
-  // reconnect(): as start(), and the consecutive failures are forgotten; a live run skips its backoff (the
-  // caller ends the connection or the wait).
-  bool reconnect();
+  // reconnect(): as start(), and the consecutive failures are forgotten; a live run goes straight to a new
+  // round, and what the caller does for it depends on the phase: spawn a run (none alive), end the backoff,
+  // cut the attempt in progress short (its round reports operation_aborted, is not a failure, and co_connect
+  // waits for the next one), or hand the connection over with a DISCONNECT. A round already closing simply
+  // goes again at once.
+  enum class reconnect_action { none, spawn, end_backoff, interrupt_attempt, replace_connection };
+  reconnect_action reconnect();
+  // The user's reconnect() cut this round's attempt short.
+  bool round_replaced() const noexcept { return round_replaced_; }
   // stop(): true when a live run must be interrupted (its step ended now, not at its timeout). When no run is
   // alive the client is stopped at once: settle() tells whether `stopped` must be reported now.
   bool stop();
@@ -98,6 +105,7 @@ class lifecycle {
   bool reconnect_now_ = false;       // skip the policy and the backoff once
   bool disconnect_requested_ = false;
   bool round_interrupted_ = false;
+  bool round_replaced_ = false;
   bool credentials_rejected_ = false;
   unsigned failures_ = 0;            // consecutive failed attempts
   clock::time_point backoff_until_{};

@@ -14,6 +14,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
 
+#include <atomic>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -590,5 +591,90 @@ TEST_CASE("a QoS 1 publish outstanding when an attempt is ended: kept by stop() 
         }
       }
     }
+  }
+}
+
+// Issue 12.3: reconnect() asks for a connection now. An attempt hanging in its TCP connect or its CONNACK
+// wait ends at once, is reported as connect_failed with operation_aborted (not a failure for the policy, so
+// no backoff), and the next attempt starts at once; co_connect() waits through the cut attempt for the next.
+TEST_CASE("reconnect() during an attempt cuts it short and tries again at once", "[integration][lifecycle]") {
+  SECTION("hanging in the TCP connect") {
+    asio::io_context io;
+    full_backlog_listener no_connect{io};
+    std::optional<client> c;
+    auto o = black_hole_options("mqtt://127.0.0.1:" + std::to_string(no_connect.port()));
+    o.reconnect.initial_delay = 30s;  // a backoff would show as a missing second attempt
+    c.emplace(io, o);
+    std::vector<event> events;
+    std::optional<error_code> connect_result;
+    c->async_connect([&](error_code ec, connection_info) { connect_result = ec; });
+    asio::co_spawn(io, record_events(c, events), asio::detached);
+    steady::time_point asked{};
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          co_await sleep_for(300ms);
+          asked = steady::now();
+          c->reconnect();
+          const bool again = co_await eventually([&] { return count(events, event_kind::connecting) == 2; }, 5s);
+          CHECK(again);
+          CHECK(steady::now() - asked < promptly);
+          CHECK_FALSE(connect_result.has_value());  // the cut attempt is no outcome for co_connect
+          c->stop();
+        },
+        asio::detached);
+    io.run_for(step_timeout / 2);
+    INFO("events: " << story(events));
+    CHECK(io.stopped());
+    REQUIRE(count(events, event_kind::connect_failed) == 2);
+    const auto cut = *std::ranges::find_if(events, [](const event& e) { return e.kind == event_kind::connect_failed; });
+    CHECK(cut.error == asio::error::operation_aborted);
+    CHECK(count(events, event_kind::reconnect_scheduled) == 0);
+    REQUIRE(connect_result.has_value());
+    CHECK(*connect_result == error::client_stopped);  // the second attempt's outcome: stop() ended it
+    CHECK(the_stop(events).error == error::client_stopped);
+  }
+
+  SECTION("waiting for CONNACK: the next attempt connects") {
+    std::atomic<int> accepted{0};
+    scripted_broker broker{[&accepted](scripted_connection& conn) -> asio::awaitable<void> {
+      const int number = ++accepted;
+      auto connect = co_await conn.receive();
+      if (!connect) co_return;
+      if (number == 1) {  // the first attempt never hears back
+        co_await conn.drain_until_closed(step_timeout);
+        co_return;
+      }
+      co_await conn.send(hex("20 03 00 00 00"));  // CONNACK, MQTT 5, success
+      co_await conn.drain_until_closed(5s);
+    }};
+    run_async([&](asio::io_context& io) -> asio::awaitable<void> {
+      auto o = black_hole_options(broker.url());
+      o.reconnect.initial_delay = 30s;
+      client c{io, o};
+      std::vector<event> events;
+      std::optional<error_code> connect_result;
+      c.async_connect([&](error_code ec, connection_info) { connect_result = ec; });
+      const bool waiting = co_await eventually([&] { return accepted.load() == 1; }, 5s);
+      REQUIRE(waiting);
+      co_await sleep_for(200ms);  // the CONNECT is read, the client waits for CONNACK
+      const auto asked = steady::now();
+      c.reconnect();
+      const bool connected = co_await eventually([&] { return connect_result.has_value(); }, 5s);
+      REQUIRE(connected);
+      CHECK_FALSE(*connect_result);
+      CHECK(steady::now() - asked < promptly);
+      CHECK(c.statistics().connection_attempts == 2);
+      co_await c.co_disconnect();
+      events = co_await events_until_stopped(c);
+      INFO("events: " << story(events));
+      REQUIRE(events.size() >= 4);
+      CHECK(events[0].kind == event_kind::connecting);
+      CHECK(events[1].kind == event_kind::connect_failed);
+      CHECK(events[1].error == asio::error::operation_aborted);
+      CHECK(events[2].kind == event_kind::connecting);
+      CHECK(events[3].kind == event_kind::connected);
+      CHECK(count(events, event_kind::reconnect_scheduled) == 0);
+    });
   }
 }

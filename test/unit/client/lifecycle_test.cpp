@@ -143,10 +143,12 @@ TEST_CASE("lifecycle: start() right after stop() retries the cut round at once, 
 
 TEST_CASE("lifecycle: reconnect() skips the policy once, forgets failures, and restarts a stopped client",
           "[client][lifecycle]") {
+  using action = lifecycle::reconnect_action;
   auto l = handshaking();
+  l.closing();
   l.failed(make_error_code(error::connect_timeout), reason_code::success);
   REQUIRE_FALSE(l.decided(std::chrono::milliseconds{5'000}, false, {}, t0));
-  CHECK_FALSE(l.reconnect());  // live: the caller cuts the backoff short
+  CHECK(l.reconnect() == action::end_backoff);  // live: the caller cuts the backoff short
   CHECK(l.failures() == 0);
   CHECK(l.after_round() == lifecycle::next::again_now);
   CHECK(l.begin_round() == 1);
@@ -154,8 +156,58 @@ TEST_CASE("lifecycle: reconnect() skips the policy once, forgets failures, and r
 
   REQUIRE(l.stop());
   l.run_finished();
-  CHECK(l.reconnect());  // stopped: spawn a new run
+  CHECK(l.reconnect() == action::spawn);  // stopped: spawn a new run
   CHECK(l.running());
+}
+
+TEST_CASE("lifecycle: reconnect() during an attempt cuts it short; the cut round is no failure",
+          "[client][lifecycle]") {
+  using action = lifecycle::reconnect_action;
+  const auto how = GENERATE(phase::connecting, phase::handshaking);
+  CAPTURE(to_string(how));
+  lifecycle l;
+  REQUIRE(l.start());
+  l.begin_round();
+  l.failed(make_error_code(error::connect_timeout), reason_code::success);  // an earlier failure, forgotten
+  if (how == phase::handshaking) l.transport_up();
+  REQUIRE(l.phase() == how);
+
+  CHECK(l.reconnect() == action::interrupt_attempt);
+  CHECK(l.round_replaced());
+  CHECK_FALSE(l.stop_requested());
+  // Whatever the interrupted step reported, the round was abandoned, not failed nor stopped.
+  l.closing();
+  CHECK(l.round_over(make_error_code(error::connection_closed)) == boost::asio::error::operation_aborted);
+  CHECK(l.round_over({}) == boost::asio::error::operation_aborted);
+  CHECK(l.after_round() == lifecycle::next::again_now);
+  CHECK(l.begin_round() == 1);
+  CHECK_FALSE(l.round_replaced());  // the next round is a round like any other
+  CHECK(l.round_over(make_error_code(error::connack_timeout)) == error::connack_timeout);
+}
+
+TEST_CASE("lifecycle: reconnect() when connected hands the connection over; while closing it only goes again",
+          "[client][lifecycle]") {
+  using action = lifecycle::reconnect_action;
+  auto l = connected();
+  CHECK(l.reconnect() == action::replace_connection);
+  CHECK_FALSE(l.round_replaced());  // the DISCONNECT ends the round normally
+  l.closing();
+  CHECK(l.round_over({}) == error_code{});
+  CHECK(l.after_round() == lifecycle::next::again_now);
+  l.begin_round();
+  l.transport_up();
+  l.accepted();
+  l.closing();
+  CHECK(l.reconnect() == action::none);
+  CHECK(l.after_round() == lifecycle::next::again_now);
+}
+
+TEST_CASE("lifecycle: stop() after reconnect() in the same round still stops", "[client][lifecycle]") {
+  auto l = handshaking();
+  REQUIRE(l.reconnect() == lifecycle::reconnect_action::interrupt_attempt);
+  REQUIRE(l.stop());
+  CHECK(l.round_over(boost::asio::error::operation_aborted) == stopped_error);
+  CHECK(l.after_round() == lifecycle::next::stop);
 }
 
 TEST_CASE("lifecycle: disconnect depends on the connection", "[client][lifecycle]") {
@@ -198,7 +250,7 @@ TEST_CASE("lifecycle: destruction ends the run for good", "[client][lifecycle]")
     CHECK(l.after_round() == lifecycle::next::stop);
     l.run_finished();
     CHECK_FALSE(l.start());  // nothing restarts it
-    CHECK_FALSE(l.reconnect());
+    CHECK(l.reconnect() == lifecycle::reconnect_action::none);
     CHECK_FALSE(l.stop());
   }
   SECTION("with no run") {

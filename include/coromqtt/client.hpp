@@ -153,7 +153,10 @@ class client {
   // Starts connecting in the background (idempotent); the reconnect policy takes over from there.
   void start();
   // Drops the current connection, if any, and connects again at once, skipping any backoff delay. Also
-  // restarts a client that stopped (the policy gave up or disconnect() was called).
+  // restarts a client that stopped (the policy gave up or disconnect() was called). A connection is handed
+  // over with DISCONNECT (the session and the will kept); an attempt in progress (resolve, TCP connect, TLS or
+  // WebSocket handshake, CONNACK) ends at once, reported as connect_failed with operation_aborted, counts as no
+  // failure, and a waiting co_connect waits for the next attempt.
   void reconnect();
   // Closes at once, without DISCONNECT, and stops reconnecting: a connection attempt in progress ends in
   // whatever step it is (resolve, TCP connect, TLS or WebSocket handshake, CONNACK, the backoff), without

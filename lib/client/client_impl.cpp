@@ -77,11 +77,25 @@ strand_type make_client_strand(const asio::any_io_executor& executor) {
   if (const auto* strand = executor.target<strand_type>()) return *strand;
   return asio::make_strand(executor);
 }
+
+// The configured broker URLs, parsed; a bad or missing one fails the construction with its URL.
+std::vector<endpoint> parse_brokers(const std::vector<std::string>& urls) {
+  std::vector<endpoint> brokers;
+  for (const auto& url : urls) {
+    error_code ec;
+    auto parsed = endpoint::parse(url, ec);
+    if (!parsed) throw mqtt_error(ec ? ec : make_error_code(error::invalid_url), reason_code::success, url);
+    brokers.push_back(std::move(*parsed));
+  }
+  if (brokers.empty()) throw mqtt_error(make_error_code(error::invalid_url), reason_code::success, "no broker");
+  return brokers;
+}
 }  // namespace
 
 client_impl::client_impl(asio::any_io_executor executor, client_options options)
     : strand_{make_client_strand(executor)},
       options_{std::move(options)},
+      brokers_{parse_brokers(options_.brokers)},
       session_{options_, stats_},
       store_{strand_, options_.store, session_},
       random_{std::random_device{}()},
@@ -89,13 +103,6 @@ client_impl::client_impl(asio::any_io_executor executor, client_options options)
       writer_signal_{strand_},
       input_signal_{strand_},
       watchdog_timer_{strand_} {
-  for (const auto& url : options_.brokers) {
-    error_code ec;
-    auto parsed = endpoint::parse(url, ec);
-    if (!parsed) throw mqtt_error(ec ? ec : make_error_code(error::invalid_url), reason_code::success, url);
-    endpoints_.push_back(std::move(*parsed));
-  }
-  if (endpoints_.empty()) throw mqtt_error(make_error_code(error::invalid_url), reason_code::success, "no broker");
   // The minimum level is fixed with the options: below trace, the session is not even asked to report packets.
   if (options_.log.enabled(log_level::trace)) {
     session_.observe_received_packets([this](protocol::byte_view packet) {
@@ -246,8 +253,7 @@ event client_impl::stopped_event(error_code ec) const {
   auto stopped = make_event(event_kind::stopped);
   // The broker of the last attempt; before any, the one the first attempt would have tried.
   stopped.broker = !last_broker_.empty() ? last_broker_
-                   : redirect_           ? redirect_->to_string()
-                                         : endpoints_[endpoint_index_ % endpoints_.size()].to_string();
+                                         : brokers_.next().to_string();
   stopped.attempt = life_.failures();
   stopped.error = ec;
   return stopped;
@@ -284,11 +290,6 @@ void client_impl::finish_run(event stopped) {
 // -----------------------------------------------------------------------------------------------------------------
 // The run loop
 
-const endpoint& client_impl::pick_endpoint() {
-  if (redirect_) return *redirect_;
-  return endpoints_[endpoint_index_ % endpoints_.size()];
-}
-
 asio::awaitable<void> client_impl::run() {
   auto self = shared_from_this();  // the loop keeps the client alive until it ends
   co_await asio::this_coro::throw_if_cancelled(false);
@@ -318,7 +319,7 @@ asio::awaitable<event> client_impl::run_connections() {
     co_await asio::this_coro::reset_cancellation_state();
     const unsigned attempt = life_.begin_round();
 
-    const endpoint where = pick_endpoint();
+    const endpoint where = brokers_.next();
     last_broker_ = where.to_string();
     auto connecting = make_event(event_kind::connecting, &where, attempt);
     log_attempt(options_.log, connecting);
@@ -341,7 +342,7 @@ asio::awaitable<event> client_impl::run_connections() {
       if (!ec) {
         was_connected = true;
         life_.accepted();
-        redirect_.reset();
+        brokers_.connected();
         const auto info = make_connection_info();
         auto connected = make_event(event_kind::connected, &where, attempt);
         connected.info = info;
@@ -367,8 +368,8 @@ asio::awaitable<event> client_impl::run_connections() {
     push_event(std::move(outcome));
     if (!was_connected && !life_.round_replaced()) {
       // co_connect() waits for one attempt's outcome: tell it this one failed, and why (an attempt reconnect()
-      // cut short is no outcome: the waiters hear of the next). The policy may still
-      // retry in the background (stop() ends that).
+      // cut short is no outcome: the waiters hear of the next). The policy may still retry in the background
+      // (stop() ends that).
       connection_info refusal;
       refusal.reason = reason;
       refusal.reason_string = reason_string;
@@ -387,25 +388,8 @@ asio::awaitable<event> client_impl::run_connections() {
     }
     if (next == lifecycle::next::again_now) continue;
 
-    // A Server Reference (0x9C Use another server, 0x9D Server moved) names where to go next.
-    if (options_.follow_server_reference && !server_reference.empty() &&
-        (reason == reason_code::use_another_server || reason == reason_code::server_moved)) {
-      error_code parse_error;
-      // The reference may list several servers separated by spaces; the first is taken. The scheme of the
-      // current endpoint applies unless the reference is a URL itself.
-      const auto first = server_reference.substr(0, server_reference.find(' '));
-      auto target = endpoint::parse(first, parse_error);
-      if (target) {
-        if (first.find("://") == std::string::npos) {
-          target->kind = where.kind;
-          target->path = where.path;
-        }
-        redirect_ = std::move(*target);
-      }
-    } else {
-      redirect_.reset();
-      ++endpoint_index_;  // round robin over the brokers on failure
-    }
+    // The next configured broker, or the one a Server Reference (0x9C, 0x9D) names.
+    brokers_.failed(where, reason, server_reference, options_.follow_server_reference);
 
     const unsigned failures = life_.failed(ec, reason);
     connection_failure failure{ec, reason, reason_string, failures, was_connected, where.to_string(), diagnostic};
@@ -422,7 +406,7 @@ asio::awaitable<event> client_impl::run_connections() {
       log_stopped(options_.log, stopped, true);
       co_return stopped;
     }
-    auto scheduled = make_event(event_kind::reconnect_scheduled, &pick_endpoint(), failures + 1);
+    auto scheduled = make_event(event_kind::reconnect_scheduled, &brokers_.next(), failures + 1);
     scheduled.delay = *decision;
     log_reconnect_scheduled(options_.log, scheduled);
     push_event(std::move(scheduled));

@@ -10,6 +10,7 @@
 // The protocol itself lives in the session (sans-I/O); these coroutines only move bytes and time into it.
 #pragma once
 
+#include "client/broker_rotation.hpp"
 #include "client/lifecycle.hpp"
 #include "client/requests.hpp"
 #include "session/ring_buffer.hpp"
@@ -133,7 +134,6 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   // connection brings (a message, an event) are told so, rather than kept waiting (and io_context::run() busy).
   void settle_stopped(event stopped);
   event stopped_event(error_code ec) const;
-  const endpoint& pick_endpoint();
   void after_session_activity();
   void deliver_messages();
   void serve_stream(std::uint64_t key);  // hands a stream's messages to its waiting receivers
@@ -159,12 +159,10 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
 
   strand_type strand_;
   client_options options_;
+  broker_rotation brokers_;  // parsed from options_.brokers before anything else is set up
   statistics_counters stats_;
   session session_;
   store_link store_;  // the session store's thread and plumbing (after session_: it refers to it)
-  std::vector<endpoint> endpoints_;
-  std::size_t endpoint_index_ = 0;
-  std::optional<endpoint> redirect_;  // an MQTT 5 Server Reference to try next
   std::unique_ptr<transport> transport_;
   std::atomic<std::uint64_t> serial_{0};
   std::minstd_rand random_;

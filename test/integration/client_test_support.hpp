@@ -41,9 +41,6 @@ inline constexpr bool rss_tracks_live_memory = true;
 #else
 inline constexpr bool rss_tracks_live_memory = true;
 #endif
-// The AddressSanitizer build (the only one where RSS does not follow live memory): tests that scale with
-// throughput do less there.
-inline constexpr bool address_sanitizer_build = !rss_tracks_live_memory;
 using namespace std::chrono_literals;
 
 // Runs `body(io)` on a fresh io_context until it completes, failing the test if it takes longer than

@@ -15,6 +15,7 @@
 #include <boost/asio/detached.hpp>
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -119,6 +120,15 @@ std::string name_of(ender e) {
   return "?";
 }
 
+// Ends the client's run the way `how` says; `disconnected` is co_disconnect()'s handler.
+void end_with(ender how, std::optional<client>& c, std::function<void(error_code)> disconnected = [](error_code) {}) {
+  switch (how) {
+    case ender::stop: c->stop(); break;
+    case ender::destroy: c.reset(); break;
+    case ender::disconnect: c->async_disconnect(std::move(disconnected)); break;
+  }
+}
+
 }  // namespace
 
 TEST_CASE("stop(), the destructor and co_disconnect() end a connection attempt at once, in every step",
@@ -144,16 +154,10 @@ TEST_CASE("stop(), the destructor and co_disconnect() end a connection attempt a
         asio::steady_timer later{io, 300ms};
         later.async_wait([&](error_code) {
           asked = steady::now();
-          switch (how) {
-            case ender::stop: c->stop(); break;
-            case ender::destroy: c.reset(); break;
-            case ender::disconnect:
-              c->async_disconnect([&](error_code ec) {
-                disconnect_result = ec;
-                disconnected_at = steady::now();
-              });
-              break;
-          }
+          end_with(how, c, [&](error_code ec) {
+            disconnect_result = ec;
+            disconnected_at = steady::now();
+          });
         });
         // io_context::run() returns once nothing is left to do: the run loop ended, and with it the waits.
         io.run_for(step_timeout / 2);
@@ -561,11 +565,7 @@ TEST_CASE("a QoS 1 publish outstanding when an attempt is ended: kept by stop() 
 
         asio::steady_timer later{io, 300ms};
         later.async_wait([&](error_code) {
-          switch (how) {
-            case ender::stop: c->stop(); break;
-            case ender::destroy: c.reset(); break;
-            case ender::disconnect: c->async_disconnect([](error_code) {}); break;
-          }
+          end_with(how, c);
         });
         const auto deadline = steady::now() + step_timeout / 2;
         while (count(events, event_kind::stopped) == 0 && steady::now() < deadline) io.run_one_for(100ms);
